@@ -1,0 +1,248 @@
+"""Builder, DistroBuilder, NetworkBuilder and Task: from the model to rendered files.
+
+A ``NetworkBuilder`` fills ``self.tasks`` with ``{path relative to the rootfs:
+template name | None (delete) | Task}``; a ``DistroBuilder`` lists the network
+builders of a family; the ``Builder`` picks the distro builder, renders every
+task (pure, no disk access) and hands the result to the writer.
+"""
+import logging
+import sys
+from dataclasses import dataclass, field, replace
+from typing import Optional
+
+import jinja2
+
+from packetnetworking import hooks, templating
+from packetnetworking.errors import NothingToWrite, PacketNetworkingError, UnsupportedOS
+from packetnetworking.model import build_model, parse_os
+
+log = logging.getLogger(__name__)
+
+WRITE, APPEND, DELETE = "write", "append", "delete"
+
+
+@dataclass(frozen=True)
+class Task:
+    """What to do with one path: render ``template`` (or use ``content``), or delete.
+
+    ``append`` adds the rendered lines that the file does not hold yet, so a
+    second run adds nothing.
+    """
+
+    template: Optional[str] = None
+    mode: int = 0o644
+    append: bool = False
+    content: Optional[str] = None
+    delete: bool = False
+    context: Optional[dict] = field(default=None, compare=False, hash=False)
+
+    @property
+    def action(self):
+        return DELETE if self.delete else APPEND if self.append else WRITE
+
+
+@dataclass(frozen=True)
+class Rendered:
+    action: str
+    content: str = ""
+    mode: int = 0o644
+
+
+class NetworkBuilder:
+    """Builds the tasks for one layout (bonded, individual, dhcp, ...) of one stack.
+
+    Subclasses set ``layouts`` (the model layouts they serve) and implement
+    ``build_tasks()``. Template names in ``self.tasks`` are file names in the
+    ``templates/`` folder of ``templates_package`` (default: the package that
+    defines the subclass).
+    """
+
+    layouts = ("bonded", "individual", "dhcp")
+    templates_package = None
+
+    def __init__(self, network, distro_builder=None):
+        self.network = network
+        self.distro_builder = distro_builder
+        self.tasks = {}
+
+    @property
+    def os(self):
+        return self.network.os
+
+    def applies(self):
+        return self.network.layout in self.layouts
+
+    def build(self):
+        if self.applies():
+            self.build_tasks()
+        return {path: self._task(value) for path, value in self.tasks.items()}
+
+    def build_tasks(self):
+        raise NotImplementedError
+
+    def context(self):
+        """Values every template of this builder sees."""
+        return {}
+
+    def template(self, name, mode=0o644, append=False, **context):
+        """A task rendering ``name`` with extra per-file ``context`` (e.g. ``bond=``)."""
+        return Task(template=name, mode=mode, append=append, context=context or None)
+
+    def _task(self, value):
+        if value is None:
+            return Task(delete=True)
+        if isinstance(value, str):
+            value = Task(template=value)
+        if not isinstance(value, Task):
+            raise TypeError(f"task must be a template name, None or Task, not {value!r}")
+        if value.template and ":" not in value.template:
+            value = replace(value, template=f"{self._package()}:{value.template}")
+        return value
+
+    def _package(self):
+        if self.templates_package:
+            return self.templates_package
+        module = type(self).__module__
+        return module if hasattr(sys.modules[module], "__path__") else module.rpartition(".")[0]
+
+
+class DistroBuilder:
+    """A family of distributions. Subclasses register themselves by being defined.
+
+    ``distros`` names the distros it serves (``"*"`` = catch-all), and
+    ``network_builders`` the NetworkBuilder classes it runs. Override
+    ``select_network_builders()`` to pick by version or by what the rootfs runs.
+    """
+
+    distros = []
+    network_builders = []
+    registry = []
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        DistroBuilder.registry.append(cls)
+
+    def __init__(self, network, rootfs=None, options=None):
+        self.network = network
+        self.rootfs = rootfs
+        self.options = options or {}
+
+    @property
+    def os(self):
+        return self.network.os
+
+    def select_network_builders(self):
+        return list(self.network_builders)
+
+    def context(self):
+        return {}
+
+    def build(self):
+        tasks = {}
+        self.builders = []
+        for cls in self.select_network_builders():
+            builder = cls(self.network, self)
+            self.builders.append(builder)
+            for path, task in builder.build().items():
+                tasks[path] = (task, builder)
+        return tasks
+
+    @classmethod
+    def find(cls, distro):
+        _load_distros()
+        for builder in reversed(cls.registry):
+            if distro in builder.distros:
+                return builder
+        for builder in reversed(cls.registry):
+            if "*" in builder.distros:
+                return builder
+        names = sorted({d for b in cls.registry for d in b.distros if d != "*"})
+        raise UnsupportedOS(f"no builder for distro {distro!r}; supported: {', '.join(names)}",
+                            "pass -o 'DISTRO VERSION' with one of them")
+
+
+_LOADED = False
+
+
+def _load_distros():
+    """Import the built-in families and the ``packetnetworking.distros`` entry points."""
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    import packetnetworking.distros  # noqa: F401  (registers the built-in families)
+    for entry in hooks.entry_points("packetnetworking.distros"):
+        entry.load()
+
+
+class Builder:
+    """Holds the metadata and the network model; runs the distro builder and the writer."""
+
+    def __init__(self, metadata, nics, os_option=None, resolvers=(), options=None):
+        self.metadata = metadata
+        self.nics = nics
+        self.os_option = os_option
+        self.resolvers = list(resolvers)
+        self.options = options or {}
+        self.network = None
+        self.distro_builder = None
+
+    def initialize(self):
+        os_info = parse_os(self.os_option, self.metadata)
+        self.network = build_model(self.metadata, self.nics, os_info, self.resolvers)
+        hooks.trigger("initialized", self)
+        return self
+
+    def build_tasks(self, rootfs=None):
+        cls = DistroBuilder.find(self.network.os.distro)
+        log.debug("distro builder: %s for %s", cls.__name__, self.network.os)
+        self.distro_builder = cls(self.network, rootfs=rootfs, options=self.options)
+        tasks = self.distro_builder.build()
+        hooks.trigger("tasks_built", self, tasks)
+        if not tasks:
+            raise NothingToWrite(f"the {cls.__name__} builder produced no file for this "
+                                 f"metadata ({self.network.layout} layout)",
+                                 "check the metadata's network section")
+        return tasks
+
+    def render(self, tasks):
+        """Render every task; any failure renders nothing (the writer never starts)."""
+        rendered = {}
+        for path in sorted(tasks):
+            task, builder = tasks[path] if isinstance(tasks[path], tuple) else (tasks[path], None)
+            rendered[path] = self._render_one(path, task, builder)
+        return rendered
+
+    def _render_one(self, path, task, builder):
+        if task.delete:
+            return Rendered(DELETE)
+        if task.content is not None:
+            content = task.content
+        else:
+            context = {"net": self.network, "network": self.network, "os": self.network.os,
+                       "path": path}
+            if self.distro_builder is not None:
+                context.update(self.distro_builder.context())
+            if builder is not None:
+                context.update(builder.context())
+            context.update(task.context or {})
+            try:
+                content = templating.render(task.template, **context)
+            except jinja2.TemplateError as err:
+                raise TemplateFailure(f"rendering {path} from {task.template} failed: "
+                                      f"{err}") from err
+        return Rendered(task.action, content, task.mode)
+
+    def run(self, rootfs, dry_run=False, writer=None):
+        from packetnetworking import writer as default_writer
+
+        tasks = self.build_tasks(rootfs)
+        rendered = self.render(tasks)
+        result = (writer or default_writer).apply(rootfs, rendered, dry_run=dry_run)
+        if not dry_run:
+            hooks.trigger("written", self, rootfs, result)
+        return result
+
+
+class TemplateFailure(PacketNetworkingError):
+    """A template failed to render: a bug in a builder or template, not in the input."""

@@ -1,0 +1,150 @@
+"""Command line: arguments, logging, exit codes. The only place that prints."""
+import logging
+import sys
+
+import click
+
+from packetnetworking import __version__, errors, source
+
+log = logging.getLogger("packetnetworking")
+
+RENDERERS = ("auto", "eni", "ifcfg", "netplan", "networkmanager", "networkd")
+
+
+def _resolvers(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return source.parse_resolvers(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-M", "--metadata-file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Load metadata from a file ('-' for stdin); preferred over the URL.")
+@click.option("--metadata-url", envvar="PACKET_METADATA_URL", default=source.DEFAULT_URL,
+              show_default=True, help="Metadata service URL (env PACKET_METADATA_URL).")
+@click.option("-o", "--operating-system", "os_option", metavar="'DISTRO VERSION'",
+              help="Target OS, e.g. 'centos 7'; overrides the metadata's. 'n/a' ignores it.")
+@click.option("-t", "--rootfs", required=True, type=click.Path(file_okay=False),
+              help="Root filesystem of the target, e.g. /mnt/target.")
+@click.option("--resolvers", envvar="PACKET_RESOLVERS", callback=_resolvers,
+              help="Comma-separated nameservers (env PACKET_RESOLVERS); default: the "
+                   "nameserver lines of this host's /etc/resolv.conf.")
+@click.option("-n", "--max-attempts", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Attempts to fetch the metadata URL.")
+@click.option("--nics-file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Read NICs from a saved `lshw -class network -xml` capture (or lshw -json, "
+                   "or a JSON NIC list) instead of discovering them.")
+@click.option("--renderer", type=click.Choice(RENDERERS), default="auto", show_default=True,
+              help="Network stack to write for; auto picks what the target runs.")
+@click.option("--dry-run", is_flag=True,
+              help="Print each file's action and a diff against the target; write nothing.")
+@click.option("-v", "--verbose", count=True, help="-v INFO, -vv DEBUG (with tracebacks).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing, errors included.")
+@click.version_option(__version__, "--version", prog_name="packet-networking")
+def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts, nics_file,
+        renderer, dry_run, verbose, quiet):
+    """Write this server's network configuration into the target root filesystem.
+
+    Loads the metadata, discovers the NICs (lshw), matches them by MAC and writes
+    the files for the target OS's network stack under ROOTFS.
+    """
+    from packetnetworking.builder import Builder
+    from packetnetworking import nics as nic_discovery
+
+    meta = source.load(metadata_file, metadata_url, max_attempts)
+    if nics_file is not None:
+        found = nic_discovery.load_nics_file(_read_nics_file(nics_file), nics_file)
+        for nic in found:
+            log.info("name=%s driver=%s mac=%s", nic.name, nic.driver or "?", nic.mac)
+    else:
+        found = nic_discovery.discover()
+    if resolvers is None:
+        resolvers = source.host_resolvers()
+    builder = Builder(meta, found, os_option, resolvers, options={"renderer": renderer})
+    builder.initialize()
+    result = builder.run(rootfs, dry_run=dry_run)
+    if dry_run:
+        for change in result.changes:
+            click.echo(f"{change.action:9} {change.path}")
+            if change.action != "unchanged":
+                click.echo(change.diff(), nl=False)
+    elif not quiet:
+        click.echo(f"Configuration files written to root filesystem '{rootfs}'")
+
+
+def _read_nics_file(path):
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read()
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as err:
+        raise errors.NICError(f"cannot read NIC file {path}: {err.strerror}",
+                              "check the --nics-file path") from None
+
+
+def _setup_logging(verbose, quiet):
+    level = logging.WARNING
+    if verbose == 1:
+        level = logging.INFO
+    elif verbose >= 2:
+        level = logging.DEBUG
+    if quiet:
+        level = logging.CRITICAL + 1
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def _flags(argv):
+    """-v count and -q, read before click parses (errors in parsing must obey them)."""
+    verbose, quiet = 0, False
+    for arg in argv:
+        if arg == "--":
+            break
+        if arg in ("-q", "--quiet"):
+            quiet = True
+        elif arg == "--verbose":
+            verbose += 1
+        elif arg.startswith("-") and not arg.startswith("--") and set(arg[1:]) <= {"v", "q"}:
+            verbose += arg.count("v")
+            quiet = quiet or "q" in arg
+    return verbose, quiet
+
+
+def main(argv=None):
+    """Entry point: run the CLI and turn every failure into one line and an exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose, quiet = _flags(argv)
+    _setup_logging(verbose, quiet)
+    code = errors.EXIT_OK
+    try:
+        cli.main(args=argv, prog_name="packet-networking", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:  # usage errors: one line, exit 2
+        message = exc.format_message().replace("\n", " ")
+        _fail(f"{message} (see --help)", errors.EXIT_USAGE, quiet, verbose)
+    except click.exceptions.Abort:
+        _fail("interrupted", 130, quiet, verbose)
+    except errors.PacketNetworkingError as exc:
+        _fail(exc.one_line(), exc.exit_code, quiet, verbose)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130, quiet, verbose)
+    except Exception as exc:  # a bug: still one line, the traceback at -vv
+        _fail(f"internal error: {type(exc).__name__}: {exc}; please report it with -vv output",
+              errors.EXIT_INTERNAL, quiet, verbose)
+    sys.exit(code)
+
+
+def _fail(message, code, quiet, verbose):
+    if verbose >= 2:
+        log.debug("traceback:", exc_info=True)
+    if not quiet:
+        click.echo(f"packet-networking: error: {message}", err=True)
+    sys.exit(code)

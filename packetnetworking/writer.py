@@ -1,0 +1,360 @@
+"""The only code that touches the target root filesystem.
+
+Promises, each tested:
+- confined: every path is resolved inside the rootfs, symlinks included
+  (absolute ones are re-rooted at the rootfs, ``..`` may not climb above it,
+  loops are detected); a path that would leave it is refused;
+- atomic per file: temp file in the same directory, fsync, rename;
+- all or nothing: if any change fails, the changes already made in this run
+  are undone (old files come back through hard-link backups, which need no free
+  space), so the rootfs is as it was;
+- idempotent: unchanged files are not touched, appends add only missing lines;
+- serialised: an exclusive lock on the rootfs directory itself (no lock file
+  is left behind) keeps two runs from interleaving.
+"""
+import difflib
+import errno
+import fcntl
+import logging
+import os
+import secrets
+import stat
+import time
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from packetnetworking.builder import APPEND, DELETE, WRITE
+from packetnetworking.errors import TargetError
+
+log = logging.getLogger(__name__)
+
+UNCHANGED = "unchanged"
+MAX_SYMLINKS = 40
+MAX_EXISTING_BYTES = 16 * 1024 * 1024
+LOCK_TIMEOUT = 120
+DIR_MODE = 0o755
+
+
+@dataclass
+class Change:
+    path: str                   # relative to the rootfs, as the task named it
+    action: str                 # write / append / delete / unchanged
+    target: str = ""            # absolute host path after resolution
+    new: Optional[bytes] = None
+    old: Optional[bytes] = None
+    old_stat: Optional[os.stat_result] = None
+    mode: int = 0o644
+    missing_dirs: List[str] = field(default_factory=list)
+
+    def diff(self):
+        old = (self.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
+        new = (b"" if self.action == DELETE else self.new or b"").decode(
+            "utf-8", "replace").splitlines(keepends=True)
+        if self.action == DELETE and self.old_stat is not None and stat.S_ISLNK(self.old_stat.st_mode):
+            return f"--- a/{self.path}\n+++ /dev/null\n-> symlink\n"
+        lines = difflib.unified_diff(old, new, f"a/{self.path}",
+                                     "/dev/null" if self.action == DELETE else f"b/{self.path}")
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                       for line in lines)
+
+
+@dataclass
+class WriteResult:
+    rootfs: str
+    changes: List[Change]
+
+    @property
+    def changed(self):
+        return [c for c in self.changes if c.action != UNCHANGED]
+
+
+def apply(rootfs, rendered, dry_run=False):
+    """Plan every change, then (unless ``dry_run``) make them all or none."""
+    root = _open_root(rootfs)
+    lock_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _lock(lock_fd, root)
+        changes = [_plan(root, path, rendered[path]) for path in sorted(rendered)]
+        if not dry_run:
+            _commit(root, changes)
+        return WriteResult(root, changes)
+    finally:
+        os.close(lock_fd)
+
+
+def _open_root(rootfs):
+    try:
+        st = os.stat(rootfs)
+    except OSError as err:
+        raise TargetError(f"root filesystem {rootfs!r}: {err.strerror}",
+                          "mount the target and pass its path with -t") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise TargetError(f"root filesystem {rootfs!r} is not a directory",
+                          "pass the mounted target's directory with -t")
+    return os.path.realpath(rootfs)
+
+
+def _lock(fd, root):
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as err:
+            if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise TargetError(f"cannot lock {root}: {err.strerror}") from None
+            if time.monotonic() > deadline:
+                raise TargetError(f"another packet-networking run holds {root} for more than "
+                                  f"{LOCK_TIMEOUT}s", "wait for it to finish") from None
+            time.sleep(0.05)
+
+
+def resolve(root, relpath, follow_final=True):
+    """Resolve ``relpath`` inside ``root`` as the target OS would see it.
+
+    Returns ``(host path, directories to create)``. Raises TargetError for a
+    path that leaves the root, a symlink loop, or a file where a directory is
+    expected.
+    """
+    if "\0" in relpath or relpath.startswith("/") or not relpath.strip("/"):
+        raise TargetError(f"refusing unsafe target path {relpath!r}")
+    pending = [p for p in relpath.split("/")]
+    cur = root
+    missing = []
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if cur == root:
+                raise TargetError(f"{relpath}: a path in the target leads outside the root "
+                                  f"filesystem {root}", "fix the symlinks in the target")
+            if missing and missing[-1] == cur:
+                missing.pop()
+            cur = os.path.dirname(cur)
+            continue
+        candidate = os.path.join(cur, part)
+        is_final = not any(p not in ("", ".") for p in pending)
+        if missing:  # below a directory that does not exist yet
+            if not is_final:
+                missing.append(candidate)
+            cur = candidate
+            continue
+        try:
+            st = os.lstat(candidate)
+        except FileNotFoundError:
+            if not is_final:
+                missing.append(candidate)
+            cur = candidate
+            continue
+        except OSError as err:
+            raise TargetError(f"{relpath}: cannot inspect {candidate}: {err.strerror}") from None
+        if stat.S_ISLNK(st.st_mode) and (follow_final or not is_final):
+            links += 1
+            if links > MAX_SYMLINKS:
+                raise TargetError(f"{relpath}: too many levels of symbolic links in the target "
+                                  "(a symlink loop)", "fix the symlinks in the target")
+            link = os.readlink(candidate)
+            if "\0" in link:
+                raise TargetError(f"{relpath}: unreadable symlink {candidate}")
+            if link.startswith("/"):
+                cur = root
+            pending[0:0] = link.split("/")
+            continue
+        if not is_final and not stat.S_ISDIR(st.st_mode):
+            raise TargetError(f"{relpath}: {os.path.relpath(candidate, root)} in the target is "
+                              "not a directory", "remove or fix it in the target")
+        cur = candidate
+    if cur == root:
+        raise TargetError(f"{relpath}: resolves to the root filesystem itself")
+    return cur, missing
+
+
+def _plan(root, path, rendered):
+    target, missing = resolve(root, path, follow_final=rendered.action != DELETE)
+    change = Change(path=path, action=rendered.action, target=target, mode=rendered.mode,
+                    missing_dirs=missing)
+    try:
+        change.old_stat = os.lstat(target) if not missing else None
+    except FileNotFoundError:
+        change.old_stat = None
+    except OSError as err:
+        raise TargetError(f"{path}: cannot inspect {target}: {err.strerror}") from None
+    old = change.old_stat
+    if rendered.action == DELETE:
+        if old is None:
+            change.action = UNCHANGED
+        elif stat.S_ISDIR(old.st_mode):
+            raise TargetError(f"{path}: is a directory in the target, expected a file to remove")
+        elif stat.S_ISREG(old.st_mode):
+            change.old = _read(target, path)
+        return change
+    if old is not None:
+        if not stat.S_ISREG(old.st_mode):
+            raise TargetError(f"{path}: exists in the target but is not a regular file",
+                              "remove or fix it in the target")
+        change.old = _read(target, path)
+    new = rendered.content.encode("utf-8")
+    if rendered.action == APPEND:
+        new = _appended(change.old or b"", new)
+    change.new = new
+    if old is not None and change.old == new and (
+            rendered.action == APPEND or stat.S_IMODE(old.st_mode) == rendered.mode):
+        change.action = UNCHANGED
+    if rendered.action == APPEND and old is not None:
+        change.mode = stat.S_IMODE(old.st_mode)
+    return change
+
+
+def _appended(old, addition):
+    present = {line.strip() for line in old.splitlines()}
+    extra = [line for line in addition.splitlines() if line.strip() and line.strip() not in present]
+    if not extra:
+        return old
+    if old and not old.endswith(b"\n"):
+        old += b"\n"
+    return old + b"\n".join(extra) + b"\n"
+
+
+def _read(target, path):
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        raise TargetError(f"{path}: cannot read {target}: {err.strerror}") from None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(MAX_EXISTING_BYTES + 1)
+    except OSError as err:
+        raise TargetError(f"{path}: cannot read {target}: {err.strerror}") from None
+    if len(data) > MAX_EXISTING_BYTES:
+        raise TargetError(f"{path}: {target} is larger than {MAX_EXISTING_BYTES} bytes")
+    return data
+
+
+class _Journal:
+    """Undo steps for the changes made so far, run in reverse on failure."""
+
+    def __init__(self):
+        self.undo = []
+        self.backups = []
+
+    def rollback(self):
+        failures = []
+        for step in reversed(self.undo):
+            try:
+                step()
+            except OSError as err:
+                failures.append(str(err))
+        return failures
+
+    def discard_backups(self):
+        for backup in self.backups:
+            try:
+                os.unlink(backup)
+            except OSError as err:
+                log.warning("could not remove backup %s: %s", backup, err.strerror)
+
+
+def _commit(root, changes):
+    journal = _Journal()
+    current = None
+    try:
+        for change in changes:
+            if change.action == UNCHANGED:
+                continue
+            current = change
+            for directory in change.missing_dirs:
+                if not os.path.isdir(directory):
+                    os.mkdir(directory, DIR_MODE)
+                    journal.undo.append(lambda d=directory: os.rmdir(d))
+            if change.action == DELETE:
+                _delete(change, journal)
+            else:
+                _replace(change, journal)
+            log.debug("%s %s", change.action, change.path)
+    except BaseException as err:
+        failures = journal.rollback()
+        for backup in journal.backups:
+            if os.path.lexists(backup):
+                try:
+                    os.unlink(backup)
+                except OSError:
+                    pass
+        if not isinstance(err, (OSError, TargetError)):
+            raise
+        where = current.path if current else "?"
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        if failures:
+            raise TargetError(f"cannot write {where}: {reason}; undoing the run also failed "
+                              f"({failures[0]}): check the target") from None
+        raise TargetError(f"cannot write {where} in the target: {reason}; the root filesystem "
+                          "was left as it was", "check that the target is mounted read-write "
+                          "and has free space") from None
+    journal.discard_backups()
+    _sync_dirs({os.path.dirname(c.target) for c in changes if c.action != UNCHANGED})
+
+
+def _backup(change, journal):
+    """Keep the old file under a temporary name (a hard link: no space needed)."""
+    backup = _temp_name(change.target, "pn-backup")
+    os.link(change.target, backup, follow_symlinks=False)
+    journal.backups.append(backup)
+    return backup
+
+
+def _replace(change, journal):
+    directory = os.path.dirname(change.target)
+    tmp = _temp_name(change.target, "pn-new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    undo_unlink = False
+    try:
+        try:
+            os.fchmod(fd, change.mode)
+            if change.old_stat is not None:
+                os.fchown(fd, change.old_stat.st_uid, change.old_stat.st_gid)
+            view = memoryview(change.new)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if change.old_stat is not None:
+            backup = _backup(change, journal)
+            journal.undo.append(lambda: os.rename(backup, change.target))
+        else:
+            journal.undo.append(lambda: os.unlink(change.target))
+            undo_unlink = True
+        os.rename(tmp, change.target)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        if undo_unlink:
+            journal.undo.pop()  # the file was never created
+        raise
+    _sync_dirs({directory})
+
+
+def _delete(change, journal):
+    backup = _backup(change, journal)
+    journal.undo.append(lambda: os.rename(backup, change.target))
+    os.unlink(change.target)
+
+
+def _temp_name(target, kind):
+    directory, name = os.path.split(target)
+    return os.path.join(directory, f".{name[:180]}.{kind}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _sync_dirs(directories):
+    for directory in directories:
+        try:
+            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
