@@ -109,13 +109,24 @@ class NetworkBuilder:
 class DistroBuilder:
     """A family of distributions. Subclasses register themselves by being defined.
 
-    ``distros`` names the distros it serves (``"*"`` = catch-all), and
-    ``network_builders`` the NetworkBuilder classes it runs. Override
-    ``select_network_builders()`` to pick by version or by what the rootfs runs.
+    - ``distros``: the distro names it serves (``"*"`` = catch-all);
+    - ``network_builders``: NetworkBuilder classes run whatever the stack
+      (hostname, hosts, ...);
+    - ``native_stacks``: ``{stack name: [NetworkBuilder classes]}`` the family
+      writes itself (``eni``, ``ifcfg``, ...);
+    - ``accepted_stacks``: every stack the family accepts, native or shared
+      (``netplan``, ``networkmanager``, ``networkd`` live once in
+      ``packetnetworking.stacks``).
+
+    The stack comes from ``--renderer`` or, with ``auto``, from
+    ``detect_stack()`` (what the target root runs). Override
+    ``select_network_builders()`` for anything else.
     """
 
     distros = []
     network_builders = []
+    native_stacks = {}
+    accepted_stacks = ()
     registry = []
 
     def __init_subclass__(cls, **kwargs):
@@ -126,16 +137,58 @@ class DistroBuilder:
         self.network = network
         self.rootfs = rootfs
         self.options = options or {}
+        self.stack = None
+        self.stack_reason = ""
 
     @property
     def os(self):
         return self.network.os
 
+    @property
+    def target(self):
+        """Read-only view of the target root, confined to it (see target.py)."""
+        from packetnetworking.target import TargetRoot
+        return TargetRoot(self.rootfs)
+
+    def available_stacks(self):
+        from packetnetworking import stacks as shared
+        found = {}
+        for name in self.accepted_stacks or tuple(self.native_stacks):
+            builders = self.native_stacks.get(name) or shared.shared_stacks().get(name)
+            if builders:
+                found[name] = list(builders)
+        return found
+
+    def choose_stack(self):
+        """``(stack, reason)`` for this run; None when the family has no stacks."""
+        available = self.available_stacks()
+        if not available:
+            return None, "the family has a single way to write its files"
+        renderer = self.options.get("renderer") or "auto"
+        if renderer != "auto":
+            if renderer not in available:
+                raise UnsupportedOS(
+                    f"--renderer {renderer} is not available for {self.os.distro}; "
+                    f"choose one of: auto, {', '.join(sorted(available))}")
+            return renderer, "forced by --renderer"
+        stack, reason = self.detect_stack()
+        if stack not in available:
+            raise UnsupportedOS(f"{self.os} would need the {stack} stack, which this build "
+                                "of packet-networking cannot write")
+        return stack, reason
+
+    def detect_stack(self):
+        """Pick the stack from what the target runs; default: the family's first stack."""
+        return next(iter(self.available_stacks())), "the family's default"
+
     def select_network_builders(self):
-        return list(self.network_builders)
+        self.stack, self.stack_reason = self.choose_stack()
+        if self.stack:
+            log.info("stack: %s (%s)", self.stack, self.stack_reason)
+        return list(self.network_builders) + self.available_stacks().get(self.stack, [])
 
     def context(self):
-        return {}
+        return {"stack": self.stack}
 
     def build(self):
         tasks = {}

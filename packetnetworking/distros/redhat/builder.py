@@ -56,4 +56,6 @@ class NetworkManagerRemovalBuilder(NetworkBuilder):
 class RedHatBuilder(DistroBuilder):
     distros = ["centos", "rhel", "redhatenterprise", "redhatenterpriseserver", "scientific",
                "rocky", "almalinux", "fedora"]
-    network_builders = [HostFilesBuilder, IfcfgBondedBuilder, NetworkManagerRemovalBuilder]
+    network_builders = [HostFilesBuilder]
+    native_stacks = {"ifcfg": [IfcfgBondedBuilder, NetworkManagerRemovalBuilder]}
+    accepted_stacks = ("ifcfg",)

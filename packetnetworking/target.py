@@ -1,0 +1,65 @@
+"""A read-only, confined view of the target root: what is installed there.
+
+Used to pick the network stack the target really runs. Every lookup is
+resolved inside the root (symlinks included) exactly as the writer does, so
+inspecting a hostile root can never read the host.
+"""
+import os
+import stat
+
+from packetnetworking.errors import TargetError
+
+
+class TargetRoot:
+    def __init__(self, rootfs):
+        self.rootfs = rootfs
+        self.root = os.path.realpath(rootfs) if rootfs and os.path.isdir(rootfs) else None
+
+    def _stat(self, relpath):
+        from packetnetworking.writer import resolve
+
+        if self.root is None:
+            return None
+        try:
+            path, missing = resolve(self.root, relpath)
+        except TargetError:
+            return None
+        if missing:
+            return None
+        try:
+            return os.stat(path)
+        except OSError:
+            return None
+
+    def exists(self, relpath):
+        return self._stat(relpath) is not None
+
+    def is_dir(self, relpath):
+        st = self._stat(relpath)
+        return st is not None and stat.S_ISDIR(st.st_mode)
+
+    def any(self, *relpaths):
+        return any(self.exists(p) for p in relpaths)
+
+    def read(self, relpath, limit=65536):
+        """Text of a small file in the target, or None."""
+        from packetnetworking.writer import resolve
+
+        if self.root is None:
+            return None
+        try:
+            path, missing = resolve(self.root, relpath)
+            if missing or not stat.S_ISREG(os.stat(path).st_mode):
+                return None
+            with open(path, "rb") as f:
+                return f.read(limit).decode("utf-8", "replace")
+        except (TargetError, OSError):
+            return None
+
+    def is_empty(self):
+        if self.root is None:
+            return True
+        try:
+            return not os.listdir(self.root)
+        except OSError:
+            return True
