@@ -123,6 +123,7 @@ class DistroBuilder:
     ``select_network_builders()`` for anything else.
     """
 
+    family = ""
     distros = []
     network_builders = []
     native_stacks = {}
@@ -178,8 +179,9 @@ class DistroBuilder:
         return stack, reason
 
     def detect_stack(self):
-        """Pick the stack from what the target runs; default: the family's first stack."""
-        return next(iter(self.available_stacks())), "the family's default"
+        """Pick the stack from what the target runs (rules in stacks/selection.py)."""
+        from packetnetworking.stacks.selection import auto_stack
+        return auto_stack(self)
 
     def select_network_builders(self):
         self.stack, self.stack_reason = self.choose_stack()

@@ -54,6 +54,7 @@ class NetworkManagerRemovalBuilder(NetworkBuilder):
 
 
 class RedHatBuilder(DistroBuilder):
+    family = "redhat"
     distros = ["centos", "rhel", "redhatenterprise", "redhatenterpriseserver", "scientific",
                "rocky", "almalinux", "fedora"]
     network_builders = [HostFilesBuilder]
