@@ -1,0 +1,109 @@
+"""The README's "Extending" examples work as written: a third-party distro
+builder with its own network builder and template, and a hook."""
+import importlib
+import json
+import sys
+import textwrap
+
+import pytest
+
+from packetnetworking import builder as builder_mod
+from packetnetworking import cli
+from packetnetworking.hooks import BuilderHook
+
+METADATA = {
+    "hostname": "ext-01",
+    "plan": "m3.large.x86",
+    "network": {
+        "bonding": {"mode": 4, "link_aggregation": "bonded", "mac": "0c:c4:7a:00:00:10"},
+        "interfaces": [
+            {"name": "eth0", "mac": "0c:c4:7a:00:00:10", "bond": "bond0"},
+            {"name": "eth1", "mac": "0c:c4:7a:00:00:11", "bond": "bond0"},
+        ],
+        "addresses": [
+            {"address_family": 4, "public": True, "management": True, "address": "192.0.2.5",
+             "cidr": 31, "gateway": "192.0.2.4"},
+        ],
+    },
+}
+NICS = [{"name": "enp1s0f0", "mac": "0c:c4:7a:00:00:10", "logical_name": "eth0"},
+        {"name": "enp1s0f1", "mac": "0c:c4:7a:00:00:11", "logical_name": "eth1"}]
+
+
+@pytest.fixture
+def mydistro(tmp_path, monkeypatch):
+    pkg = tmp_path / "plugins" / "mydistro"
+    (pkg / "templates").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "templates" / "motd.j2").write_text(
+        "Welcome to {{ net.hostname }} ({{ net.ipv4.address }}/{{ net.ipv4.prefix }} "
+        "on {{ net.device }})\n")
+    (pkg / "builder.py").write_text(textwrap.dedent('''
+        from packetnetworking.builder import DistroBuilder, NetworkBuilder
+        from packetnetworking.distros.common import HostFilesBuilder
+        from packetnetworking.hooks import BuilderHook
+
+
+        class MotdBuilder(NetworkBuilder):
+            layouts = ("bonded", "individual")
+
+            def build_tasks(self):
+                self.tasks["etc/motd"] = "motd.j2"
+                self.tasks["etc/issue.net"] = None
+
+
+        class MyDistroBuilder(DistroBuilder):
+            family = "mydistro"
+            distros = ["mydistro"]
+            network_builders = [HostFilesBuilder]
+            native_stacks = {"eni": [MotdBuilder]}
+            accepted_stacks = ("eni",)
+
+
+        class StaticNamesHook(BuilderHook):
+            def hook_initialized(self, builder):
+                if builder.network.plan == "m3.large.x86":
+                    for iface in builder.network.interfaces:
+                        iface.name = iface.logical_name
+
+            def hook_written(self, builder, rootfs, result):
+                print(f"{len(result.changed)} files changed in {rootfs}")
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path / "plugins"))
+    registry_before = list(builder_mod.DistroBuilder.registry)
+    hooks_before = list(BuilderHook.registry)
+    module = importlib.import_module("mydistro.builder")
+    yield module
+    builder_mod.DistroBuilder.registry[:] = registry_before
+    BuilderHook.registry[:] = hooks_before
+    for name in [m for m in sys.modules if m == "mydistro" or m.startswith("mydistro.")]:
+        del sys.modules[name]
+
+
+def test_readme_distro_builder_network_builder_and_hook(mydistro, tmp_path, capsys):
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps(METADATA))
+    nics = tmp_path / "nics.json"
+    nics.write_text(json.dumps(NICS))
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "issue.net").write_text("old banner\n")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["-M", str(meta), "--nics-file", str(nics), "-o", "mydistro 1", "-t", str(root),
+                  "--resolvers", "192.0.2.53"])
+    assert exit_info.value.code == 0
+    assert (root / "etc" / "motd").read_text() == "Welcome to ext-01 (192.0.2.5/31 on bond0)\n"
+    assert not (root / "etc" / "issue.net").exists()
+    assert (root / "etc" / "hostname").read_text() == "ext-01\n"
+    out = capsys.readouterr().out
+    assert f"files changed in {root}" in out
+
+
+def test_hook_renames_interfaces_to_kernel_names(mydistro, tmp_path):
+    from packetnetworking import metadata, nics
+    from packetnetworking.builder import Builder
+
+    meta = metadata.parse(METADATA)
+    found = nics.parse_json(NICS)
+    b = Builder(meta, found, "mydistro 1", ["192.0.2.53"]).initialize()
+    assert [i.name for i in b.network.interfaces] == ["eth0", "eth1"]
