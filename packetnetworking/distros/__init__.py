@@ -4,3 +4,6 @@ A family is a folder: ``builder.py`` (DistroBuilder + NetworkBuilders) and
 ``templates/*.j2`` (one template per output file).
 """
 from packetnetworking.distros import redhat  # noqa: F401
+from packetnetworking.distros import suse  # noqa: F401
+from packetnetworking.distros import debian  # noqa: F401
+from packetnetworking.distros import alpine  # noqa: F401

@@ -1,5 +1,13 @@
-"""RedHat family: ifcfg-rh files under etc/sysconfig/network-scripts."""
+"""RedHat family: ifcfg-rh files under etc/sysconfig/network-scripts.
+
+Who reads the files depends on the release (see ``RELEASES``): the legacy
+network-scripts service (CentOS/Scientific 7, and CentOS/Rocky/Alma 8 images
+that carry it) or NetworkManager's ifcfg-rh plugin (RHEL, every 9, Fedora).
+Both read the same files; only the NetworkManager link removals and the
+name pinning (udev rules, systemd ``.link`` files) differ.
+"""
 import logging
+from dataclasses import dataclass
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder, Task
 from packetnetworking.distros.common import HostFilesBuilder
@@ -8,55 +16,219 @@ log = logging.getLogger(__name__)
 
 SCRIPTS = "etc/sysconfig/network-scripts"
 
-#: Production images of these disable NetworkManager and use network-scripts;
-#: RHEL keeps NetworkManager (which reads the same ifcfg files).
+#: The links whose removal disables NetworkManager (production CentOS/Rocky/Alma images).
 NM_LINKS = (
     "etc/systemd/system/dbus-org.freedesktop.NetworkManager.service",
     "etc/systemd/system/dbus-org.freedesktop.nm-dispatcher.service",
     "etc/systemd/system/multi-user.target.wants/NetworkManager.service",
 )
-KEEPS_NETWORKMANAGER = ("rhel", "redhatenterprise", "redhatenterpriseserver")
+#: Files that only the legacy network service installs (initscripts on 7, network-scripts on 8).
+LEGACY_NETWORK_MARKERS = (
+    "etc/rc.d/init.d/network",
+    "etc/init.d/network",
+    f"{SCRIPTS}/ifup-eth",
+)
+NETWORKMANAGER_MARKERS = (
+    "usr/sbin/NetworkManager",
+    "usr/lib/systemd/system/NetworkManager.service",
+)
+#: An alias label (``bond0:0``) is an interface name: at most 15 characters.
+MAX_LABEL = 15
+
+# What happens to NetworkManager when the ifcfg stack is written.
+REMOVE = "remove"                    # network-scripts always present: disable NetworkManager
+REMOVE_IF_LEGACY = "remove-if-legacy"  # disable it only if the target has network-scripts
+KEEP = "keep"                        # NetworkManager reads the ifcfg files
 
 
-class IfcfgBondedBuilder(NetworkBuilder):
-    """bonded / mlag_ha: ifcfg-bondN, one ifcfg per slave, alias and routes on bond0."""
+@dataclass(frozen=True)
+class Release:
+    """What differs between releases: the NetworkManager policy and ``.link`` pinning."""
 
-    layouts = ("bonded",)
+    networkmanager: str
+    link_files: bool = False
+
+
+_EL7 = Release(REMOVE)
+_EL8 = Release(REMOVE_IF_LEGACY)
+_EL9 = Release(KEEP, link_files=True)
+_RHEL7 = Release(KEEP)
+_RHEL8 = Release(KEEP)
+ANY_VERSION = None
+
+#: Rules per distro and major version, oldest first (the last one is the newest).
+RELEASES = {
+    "centos": {7: _EL7, 8: _EL8, 9: _EL9},
+    "scientific": {7: _EL7},
+    "rhel": {7: _RHEL7, 8: _RHEL8, 9: _EL9},
+    "rocky": {8: _EL8, 9: _EL9},
+    "almalinux": {8: _EL8, 9: _EL9},
+    "fedora": {ANY_VERSION: _EL9},
+}
+RELEASE_ALIASES = {"redhatenterprise": "rhel", "redhatenterpriseserver": "rhel"}
+
+
+def find_release(os_info, family="RedHat"):
+    """The rule for ``os_info``; a version without a rule gets the newest, with a WARNING."""
+    table = RELEASES[RELEASE_ALIASES.get(os_info.distro, os_info.distro)]
+    if ANY_VERSION in table:
+        return table[ANY_VERSION]
+    if os_info.major in table:
+        return table[os_info.major]
+    newest = list(table)[-1]
+    known = ", ".join(str(v) for v in table)
+    log.warning("%s %r has no %s rule (known: %s): using the rules for %s %s",
+                os_info.distro, os_info.version or "(no version)", family, known,
+                os_info.distro, newest)
+    return table[newest]
+
+
+class IfcfgNetworkBuilder(NetworkBuilder):
+    """What the ifcfg builders share: each device's role and the template context."""
+
+    def context(self):
+        return {"scripts": SCRIPTS}
+
+    def device_role(self, name, dhcp_requested=False):
+        """``static`` (carries the addresses), ``dhcp``, or ``none`` (up, no address).
+
+        With DHCP the device that would carry the addresses asks for a lease,
+        and so does any other device whose metadata interface says ``dhcp``.
+        """
+        net = self.network
+        if net.dhcp:
+            return "dhcp" if name == net.device or dhcp_requested else "none"
+        return "static" if name == net.device else "none"
+
+    def alias_fits(self):
+        return len(f"{self.network.device}:0") <= MAX_LABEL
+
+    def address_tasks(self):
+        """Private alias and private routes on the device carrying the static addresses."""
+        net = self.network
+        if net.dhcp:
+            return
+        if net.ipv4_alias and self.alias_fits():
+            self.tasks[f"{SCRIPTS}/ifcfg-{net.device}:0"] = "ifcfg-alias.j2"
+        elif net.ipv4_alias:
+            log.warning("alias %s:0 would be longer than %d characters: the private address "
+                        "goes into ifcfg-%s as IPADDR1", net.device, MAX_LABEL, net.device)
+        if net.private_routes:
+            self.tasks[f"{SCRIPTS}/route-{net.device}"] = "route.j2"
+
+
+class IfcfgBondedBuilder(IfcfgNetworkBuilder):
+    """bonded / mlag_ha (static or DHCP): ifcfg-bondN, one ifcfg per slave, alias and
+    routes on bond0."""
+
+    layouts = ("bonded", "dhcp")
+
+    def applies(self):
+        return super().applies() and self.network.bonded
 
     def build_tasks(self):
         net = self.network
         self.tasks["etc/sysconfig/network"] = "network.j2"
         for bond in net.bonds:
-            self.tasks[f"{SCRIPTS}/ifcfg-{bond.name}"] = self.template("ifcfg-bond.j2", bond=bond)
+            role = self.device_role(bond.name, any(i.dhcp for i in bond.members))
+            self.tasks[f"{SCRIPTS}/ifcfg-{bond.name}"] = self.template(
+                "ifcfg-bond.j2", bond=bond, role=role, alias_inline=not self.alias_fits())
             for iface in bond.members:
                 self.tasks[f"{SCRIPTS}/ifcfg-{iface.name}"] = self.template(
                     "ifcfg-slave.j2", iface=iface, bond=bond)
-        if net.ipv4_alias:
-            self.tasks[f"{SCRIPTS}/ifcfg-{net.device}:0"] = "ifcfg-alias.j2"
-        if net.private_routes:
-            self.tasks[f"{SCRIPTS}/route-{net.device}"] = "route.j2"
+        self.address_tasks()
         self.tasks["etc/modprobe.d/bonding.conf"] = "bonding.conf.j2"
         self.tasks["sbin/ifup-pre-local"] = Task(template="ifup-pre-local.j2", mode=0o755)
 
-    def context(self):
-        return {"scripts": SCRIPTS}
+
+class IfcfgIndividualBuilder(IfcfgNetworkBuilder):
+    """individual (static or DHCP): the first NIC carries the addresses; the other
+    matched NICs get a file with ONBOOT=no so nothing (an old ifcfg, NetworkManager's
+    automatic DHCP profile) brings them up behind the operator's back."""
+
+    layouts = ("individual", "dhcp")
+
+    def applies(self):
+        return super().applies() and not self.network.bonded
+
+    def build_tasks(self):
+        net = self.network
+        self.tasks["etc/sysconfig/network"] = "network.j2"
+        for iface in net.physical_interfaces:
+            role = self.device_role(iface.name, iface.dhcp)
+            role = "off" if role == "none" else role
+            self.tasks[f"{SCRIPTS}/ifcfg-{iface.name}"] = self.template(
+                "ifcfg-nic.j2", iface=iface, role=role, alias_inline=not self.alias_fits())
+        self.address_tasks()
 
 
 class NetworkManagerRemovalBuilder(NetworkBuilder):
-    """Production CentOS/Rocky/Alma images run network-scripts, not NetworkManager."""
+    """Where network-scripts run the ifcfg files, NetworkManager must not fight them:
+    remove the links that start it (part of the ifcfg stack only)."""
 
     def applies(self):
-        return self.os.distro not in KEEPS_NETWORKMANAGER
+        return not self.distro_builder.keeps_networkmanager()
 
     def build_tasks(self):
         for path in NM_LINKS:
             self.tasks[path] = None
 
 
+class NamePinningBuilder(NetworkBuilder):
+    """Pin each matched NIC's name to its MAC, so the name in the config files is the
+    name the NIC gets: udev rules wherever NetworkManager runs, plus systemd ``.link``
+    files on releases whose naming can change (9)."""
+
+    def build_tasks(self):
+        distro = self.distro_builder
+        if distro.keeps_networkmanager():
+            self.tasks["etc/udev/rules.d/70-persistent-net.rules"] = "70-persistent-net.rules.j2"
+        if distro.release.link_files:
+            for iface in self.network.physical_interfaces:
+                self.tasks[f"etc/systemd/network/70-{iface.name}.link"] = self.template(
+                    "name.link.j2", iface=iface)
+
+
 class RedHatBuilder(DistroBuilder):
     family = "redhat"
     distros = ["centos", "rhel", "redhatenterprise", "redhatenterpriseserver", "scientific",
                "rocky", "almalinux", "fedora"]
-    network_builders = [HostFilesBuilder]
-    native_stacks = {"ifcfg": [IfcfgBondedBuilder, NetworkManagerRemovalBuilder]}
-    accepted_stacks = ("ifcfg",)
+    network_builders = [HostFilesBuilder, NamePinningBuilder]
+    native_stacks = {"ifcfg": [IfcfgBondedBuilder, IfcfgIndividualBuilder,
+                               NetworkManagerRemovalBuilder]}
+    accepted_stacks = ("ifcfg", "networkmanager", "networkd")
+
+    _release = None
+    _keeps_nm = None
+
+    @property
+    def release(self):
+        """The ``Release`` rule for this OS (looked up once; warns on an unknown version)."""
+        if self._release is None:
+            self._release = find_release(self.os)
+        return self._release
+
+    def keeps_networkmanager(self):
+        """False only when the ifcfg stack is written for a release whose network-scripts
+        run the files (then NetworkManager is disabled); decided once per run."""
+        if self._keeps_nm is None:
+            self._keeps_nm = self._decide_networkmanager()
+        return self._keeps_nm
+
+    def _decide_networkmanager(self):
+        if self.stack not in (None, "ifcfg"):
+            return True
+        policy = self.release.networkmanager
+        if policy != REMOVE_IF_LEGACY:
+            return policy == KEEP
+        if self.target.any(*LEGACY_NETWORK_MARKERS):
+            return False
+        if self.target.any(*NETWORKMANAGER_MARKERS):
+            log.info("%s: the target has NetworkManager but not the legacy network-scripts: "
+                     "NetworkManager is kept and reads the ifcfg files", self.os)
+            return True
+        return False  # the root tells nothing: production images run network-scripts
+
+    def select_network_builders(self):
+        self.release  # noqa: B018  (resolve it, and warn, before anything is built)
+        return super().select_network_builders()

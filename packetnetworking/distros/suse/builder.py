@@ -1,0 +1,133 @@
+"""SUSE family: wicked's SUSE ifcfg files under etc/sysconfig/network.
+
+The keys differ from ifcfg-rh: ``STARTMODE``, ``BONDING_SLAVE_N``,
+``BONDING_MODULE_OPTS``, ``LLADDR``, addresses as ``IPADDR[_suffix]='a/prefix'``,
+routes in ``ifroute-<device>`` and ``routes`` (wicked's ifcfg(5), ifcfg-bonding(5),
+ifroute(5)). Values are single-quoted, as YaST writes them.
+"""
+import logging
+
+from packetnetworking.builder import DistroBuilder, NetworkBuilder
+from packetnetworking.distros.common import HostFilesBuilder
+
+log = logging.getLogger(__name__)
+
+SYSCONFIG = "etc/sysconfig/network"
+#: wicked ignores an address label longer than an interface name (15 characters).
+MAX_LABEL = 15
+
+#: Major versions with a rule, oldest first. Every one is wicked with SUSE ifcfg;
+#: 16 replaced wicked with NetworkManager, so it is not one of them.
+RELEASES = {
+    "opensuse": (15,),
+    "opensuseproject": (15,),
+    "sles": (12, 15),
+    "suse": (12, 15),
+    "suselinux": (12, 15),
+}
+
+
+def find_release(os_info):
+    """The major version whose rule applies; unknown versions get the newest, with a WARNING."""
+    known = RELEASES[os_info.distro]
+    if os_info.major in known:
+        return os_info.major
+    log.warning("%s %r has no SUSE rule (known: %s): using the rules for %s %s",
+                os_info.distro, os_info.version or "(no version)",
+                ", ".join(str(v) for v in known), os_info.distro, known[-1])
+    return known[-1]
+
+
+class WickedNetworkBuilder(NetworkBuilder):
+    """What the wicked builders share: device roles and the address/route files."""
+
+    def device_role(self, name, dhcp_requested=False):
+        """``static`` (carries the addresses), ``dhcp`` or ``none`` (up, no address);
+        same rule as the RedHat family."""
+        net = self.network
+        if net.dhcp:
+            return "dhcp" if name == net.device or dhcp_requested else "none"
+        return "static" if name == net.device else "none"
+
+    def context(self):
+        label = f"{self.network.device}:0"
+        return {"alias_label": label if len(label) <= MAX_LABEL else None}
+
+    def route_tasks(self):
+        net = self.network
+        if net.dhcp:
+            return
+        if net.private_routes:
+            self.tasks[f"{SYSCONFIG}/ifroute-{net.device}"] = "ifroute.j2"
+        self.tasks[f"{SYSCONFIG}/routes"] = "routes.j2"
+
+
+class WickedBondedBuilder(WickedNetworkBuilder):
+    """bonded / mlag_ha (static or DHCP): ifcfg-bondN with its slaves, routes on bond0."""
+
+    layouts = ("bonded", "dhcp")
+
+    def applies(self):
+        return super().applies() and self.network.bonded
+
+    def build_tasks(self):
+        for bond in self.network.bonds:
+            role = self.device_role(bond.name, any(i.dhcp for i in bond.members))
+            self.tasks[f"{SYSCONFIG}/ifcfg-{bond.name}"] = self.template(
+                "ifcfg-bond.j2", bond=bond, role=role)
+            for iface in bond.members:
+                self.tasks[f"{SYSCONFIG}/ifcfg-{iface.name}"] = self.template(
+                    "ifcfg-slave.j2", iface=iface, bond=bond)
+        self.route_tasks()
+
+
+class WickedIndividualBuilder(WickedNetworkBuilder):
+    """individual (static or DHCP): the first NIC carries the addresses; the other
+    matched NICs are STARTMODE='manual' (configured, not started at boot)."""
+
+    layouts = ("individual", "dhcp")
+
+    def applies(self):
+        return super().applies() and not self.network.bonded
+
+    def build_tasks(self):
+        for iface in self.network.physical_interfaces:
+            role = self.device_role(iface.name, iface.dhcp)
+            role = "off" if role == "none" else role
+            self.tasks[f"{SYSCONFIG}/ifcfg-{iface.name}"] = self.template(
+                "ifcfg-nic.j2", iface=iface, role=role)
+
+
+class NetconfigDNSBuilder(NetworkBuilder):
+    """netconfig rewrites etc/resolv.conf from NETCONFIG_DNS_STATIC_SERVERS whenever
+    wicked brings an interface up (and Leap links resolv.conf into /run): set the
+    servers there too, appended so the rest of the file is kept (the file is sourced:
+    the last assignment wins)."""
+
+    layouts = ("bonded", "individual")
+
+    def build_tasks(self):
+        if self.network.resolvers:
+            self.tasks[f"{SYSCONFIG}/config"] = self.template("netconfig.j2", append=True)
+
+
+class SuseBuilder(DistroBuilder):
+    family = "suse"
+    distros = ["opensuse", "opensuseproject", "suse", "suselinux", "sles"]
+    network_builders = [HostFilesBuilder]
+    native_stacks = {"ifcfg": [WickedBondedBuilder, WickedIndividualBuilder,
+                               NetconfigDNSBuilder]}
+    accepted_stacks = ("ifcfg", "networkmanager")
+
+    _release = None
+
+    @property
+    def release(self):
+        """The major version whose rule applies (warns once on an unknown version)."""
+        if self._release is None:
+            self._release = find_release(self.os)
+        return self._release
+
+    def select_network_builders(self):
+        self.release  # noqa: B018  (resolve it, and warn, before anything is built)
+        return super().select_network_builders()
