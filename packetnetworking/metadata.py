@@ -33,7 +33,7 @@ def normalize_mac(value):
     if not isinstance(value, str):
         return None
     text = value.strip().lower()
-    if _MAC.match(text) or _MAC_DOTTED.match(text):
+    if _MAC.fullmatch(text) or _MAC_DOTTED.fullmatch(text):
         digits = re.sub(r"[^0-9a-f]", "", text)
         return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
     return None
@@ -41,13 +41,13 @@ def normalize_mac(value):
 
 def check_ifname(value):
     """True when ``value`` is safe as a Linux interface name in every format."""
-    return isinstance(value, str) and bool(_IFNAME.match(value)) and ".." not in value
+    return isinstance(value, str) and bool(_IFNAME.fullmatch(value)) and ".." not in value
 
 
 def check_hostname(value):
     if not isinstance(value, str) or not value or len(value) > 253:
         return False
-    return all(_HOSTNAME_LABEL.match(label) for label in value.split("."))
+    return all(_HOSTNAME_LABEL.fullmatch(label) for label in value.split("."))
 
 
 @dataclass(frozen=True)
@@ -127,10 +127,11 @@ def loads(data):
     except UnicodeDecodeError as err:
         raise MetadataError(f"metadata is not UTF-8 text ({err.reason} at byte {err.start})",
                             "check the metadata source") from None
-    except (json.JSONDecodeError, RecursionError) as err:
+    except (ValueError, RecursionError) as err:  # ValueError: also a 5000-digit number
         where = f" (line {err.lineno} column {err.colno})" if hasattr(err, "lineno") else ""
-        raise MetadataError(f"metadata is not valid JSON{where}: "
-                            f"{getattr(err, 'msg', 'nested too deeply')}",
+        reason = getattr(err, "msg", None) or (
+            "nested too deeply" if isinstance(err, RecursionError) else "a number is too long")
+        raise MetadataError(f"metadata is not valid JSON{where}: {reason}",
                             "check the metadata source") from None
     return parse(doc)
 
@@ -165,15 +166,18 @@ def _tuple(kinds):
 
 
 def _kinds_name(kinds):
-    names = {str: "a string", int: "a number", bool: "true or false", list: "a list",
-             dict: "an object", float: "a number"}
+    # "an integer" when fractions are refused, so "got 4.0" does not read as a contradiction
+    names = {str: "a string", int: "a number" if float in _tuple(kinds) else "an integer",
+             bool: "true or false", list: "a list", dict: "an object", float: "a number"}
     return " or ".join(dict.fromkeys(names[k] for k in _tuple(kinds)))
 
 
 def _kind(value):
     if value is None:
         return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    return {bool: "a boolean", int: "a number", str: "a string",
             list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
 
@@ -269,7 +273,7 @@ def _parse_addresses(net):
         cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
         raw_ip = f.get("address", str)
         try:
-            ip = cls(raw_ip.strip())
+            ip = _unscoped(cls(raw_ip.strip()))
         except ValueError:
             raise MetadataError(f"{where}.address: {_short(raw_ip)!r} is not an "
                                 f"IPv{family} address") from None
@@ -279,7 +283,7 @@ def _parse_addresses(net):
         raw_gw = f.get("gateway", str, required=False)
         if raw_gw is not None:
             try:
-                gateway = cls(raw_gw.strip())
+                gateway = _unscoped(cls(raw_gw.strip()))
             except ValueError:
                 raise MetadataError(f"{where}.gateway: {_short(raw_gw)!r} is not an "
                                     f"IPv{family} address") from None
@@ -291,6 +295,13 @@ def _parse_addresses(net):
             management=f.get("management", bool, required=False, default=False),
             enabled=f.get("enabled", bool, required=False, default=True)))
     return tuple(addresses)
+
+
+def _unscoped(ip):
+    """``ipaddress`` accepts ``fe80::1%<any text>`` and prints the text back: refuse it."""
+    if getattr(ip, "scope_id", None) is not None:
+        raise ValueError("scoped address")
+    return ip
 
 
 def _parse_prefix(f, where, family):
