@@ -284,12 +284,11 @@ def build_model(metadata, nics, os_info, resolvers=()):
     by_mac = {}
     for nic in nics:
         by_mac.setdefault(nic.mac, []).append(nic)
-    interfaces = []
+    interfaces, unmatched = [], []
     for spec in metadata.interfaces:
         found = by_mac.get(spec.mac, [])
         if not found:
-            log.warning("metadata interface %s (%s) matches no NIC on this machine: left out",
-                        spec.name, spec.mac)
+            unmatched.append(spec)
             continue
         if len(found) > 1:
             names = ", ".join(n.name for n in found)
@@ -306,6 +305,10 @@ def build_model(metadata, nics, os_info, resolvers=()):
         nic_macs = ", ".join(n.mac for n in nics) or "none"
         raise NICError(f"no metadata interface matches a NIC: metadata MACs {meta_macs}; "
                        f"NIC MACs {nic_macs}", "check that the metadata is this server's")
+    # warned only now: when nothing matches, the error above is the one line printed
+    for spec in unmatched:
+        log.warning("metadata interface %s (%s) matches no NIC on this machine: left out",
+                    spec.name, spec.mac)
     names = [i.name for i in interfaces]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
