@@ -166,7 +166,9 @@ def discover(sysfs="/sys/class/net"):
             out = subprocess.run([lshw, "-class", "network", "-xml", "-disable", "fb"],
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                  timeout=LSHW_TIMEOUT, check=True).stdout
-            nics = parse_lshw_xml(out, "lshw output")
+            nics = parse_lshw_xml(out, "lshw output") or None
+            if nics is None:  # e.g. lshw without root or in a container: sysfs still knows
+                log.warning("lshw found no physical NIC; reading %s instead", sysfs)
         except (subprocess.SubprocessError, OSError, NICError) as err:
             log.warning("lshw failed (%s); reading %s instead", err, sysfs)
     else:
