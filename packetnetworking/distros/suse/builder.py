@@ -96,6 +96,7 @@ class WickedIndividualBuilder(WickedNetworkBuilder):
             role = "off" if role == "none" else role
             self.tasks[f"{SYSCONFIG}/ifcfg-{iface.name}"] = self.template(
                 "ifcfg-nic.j2", iface=iface, role=role)
+        self.route_tasks()
 
 
 class NetconfigDNSBuilder(NetworkBuilder):
