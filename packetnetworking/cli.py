@@ -76,11 +76,14 @@ def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts,
 
 
 def _read_nics_file(path):
+    from packetnetworking.nics import MAX_CAPTURE_BYTES
+
+    limit = MAX_CAPTURE_BYTES + 1  # one byte more is enough to refuse it (and /dev/zero ends)
     try:
         if path == "-":
-            return sys.stdin.buffer.read()
+            return sys.stdin.buffer.read(limit)
         with open(path, "rb") as f:
-            return f.read()
+            return f.read(limit)
     except OSError as err:
         raise errors.NICError(f"cannot read NIC file {path}: {err.strerror}",
                               "check the --nics-file path") from None

@@ -1,14 +1,19 @@
 """Where the inputs come from: the metadata file or URL, and the host's resolvers.
 
 The URL fetch is bounded: each attempt has a connect timeout, a read timeout
-and a total deadline (a server that sends headers then trickles or stalls is
-cut off), and retries back off exponentially with jitter, capped. The worst
-case is documented in the README:
-``attempts x (CONNECT_TIMEOUT + ATTEMPT_DEADLINE) + sum of backoffs``.
+and a deadline for the whole attempt (connect, headers and body: a server that
+trickles headers or body, or stalls, is cut off by a timer signal, not only
+between chunks), and retries back off exponentially with jitter, capped
+(``Retry-After`` is honoured up to the same cap). The worst case, documented in
+the README, is ``n x ATTEMPT_DEADLINE + (n - 1) x BACKOFF_CAP`` for ``-n n``
+attempts (plus the system resolver's own timeout when a host name does not
+resolve: a DNS lookup cannot be interrupted).
 """
+import contextlib
 import ipaddress
 import logging
 import random
+import threading
 import time
 
 from packetnetworking import metadata
@@ -19,7 +24,7 @@ log = logging.getLogger(__name__)
 DEFAULT_URL = "http://metadata.packet.net/metadata"
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
-ATTEMPT_DEADLINE = 20.0       # whole response, headers to last byte
+ATTEMPT_DEADLINE = 20.0       # whole attempt: connect, headers, last byte of the body
 BACKOFF_FIRST = 1.0
 BACKOFF_CAP = 30.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504}) | frozenset(range(505, 600))
@@ -51,27 +56,37 @@ def read_file(path, stdin=None):
     return data
 
 
+#: Indirection so tests can record the waits instead of sleeping.
+_sleep = time.sleep
+
+
 def backoff_delay(attempt, rng=random):
     """Seconds to wait after failed attempt number ``attempt`` (1-based): ~1, 2, 4 ... <= 30."""
     base = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** (attempt - 1))
     return base * rng.uniform(0.75, 1.0)
 
 
-def fetch(url, max_attempts=10, sleep=time.sleep):
-    """GET ``url`` with bounded retries; returns the body's bytes."""
+def fetch(url, max_attempts=10, sleep=None):
+    """GET ``url`` with bounded retries; returns the body's bytes.
+
+    Retried: connection errors, timeouts, stalls, truncated bodies, HTTP 429 and 5xx.
+    Not retried (exit 40 at once): an invalid URL, a redirect loop, any other HTTP
+    status, a body larger than ``metadata.MAX_DOCUMENT_BYTES``.
+    """
     import requests  # only when a URL is used: it is slow to import
 
+    sleep = sleep or _sleep
     if max_attempts < 1:
         raise MetadataUnreachable(f"--max-attempts must be at least 1, got {max_attempts}")
-    session = requests.Session()
-    session.max_redirects = 5
-    session.trust_env = True
     last = "no attempt made"
     for attempt in range(1, max_attempts + 1):
         retry_after = None
         try:
-            body, status, retry_after = _get(session, requests, url)
+            body, status, retry_after = _attempt(requests, url)
             if status == 200:
+                if attempt > 1:
+                    log.warning("metadata fetched at attempt %d/%d (earlier: %s)",
+                                attempt, max_attempts, last)
                 return body
             if status not in RETRY_STATUSES:
                 raise MetadataUnreachable(f"metadata service answered HTTP {status} for {url}")
@@ -79,19 +94,20 @@ def fetch(url, max_attempts=10, sleep=time.sleep):
         except requests.exceptions.TooManyRedirects:
             raise MetadataUnreachable(f"metadata URL {url} redirects too many times") from None
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema) as err:
+                requests.exceptions.InvalidSchema, requests.exceptions.URLRequired) as err:
             raise MetadataUnreachable(f"metadata URL {url!r} is not a valid URL ({err})") from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError, _Stalled) as err:
+        except (requests.exceptions.RequestException, _Stalled, _DeadlineExceeded) as err:
+            last = _reason(err)  # connection refused/reset, timeouts, truncation, bad headers
+        except (ValueError, UnicodeError) as err:  # e.g. a malformed redirect Location
             last = _reason(err)
         if attempt == max_attempts:
             break
         delay = backoff_delay(attempt)
         if retry_after is not None:
             delay = min(BACKOFF_CAP, max(delay, retry_after))
-        log.warning("metadata attempt %d/%d failed (%s); retrying in %.1fs",
-                    attempt, max_attempts, last, delay)
+        # INFO, not WARNING: a failed run prints exactly one line (-v shows each retry)
+        log.info("metadata attempt %d/%d failed (%s); retrying in %.1fs",
+                 attempt, max_attempts, last, delay)
         sleep(delay)
     raise MetadataUnreachable(f"metadata service unreachable after {max_attempts} attempts: {last}")
 
@@ -100,14 +116,62 @@ class _Stalled(Exception):
     pass
 
 
+class _DeadlineExceeded(BaseException):
+    """Raised by the attempt timer. A BaseException, like KeyboardInterrupt, so no
+    ``except Exception`` inside requests or urllib3 swallows it; they clean up and
+    re-raise."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds):
+    """Interrupt the attempt (connect, headers or body, wherever it blocks) after
+    ``seconds``. Uses SIGALRM, so only in the main thread; elsewhere the body loop's
+    own check between chunks is the bound."""
+    import signal  # imported here: a run from a metadata file needs none of the URL path
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "setitimer"):
+        yield
+        return
+    armed = [True]
+
+    def expired(signum, frame):
+        if armed[0]:
+            raise _DeadlineExceeded(f"no complete response within {seconds:g}s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _attempt(requests, url):
+    """One attempt with its own session (nothing half-read is reused) and deadline."""
+    with requests.Session() as session:
+        session.max_redirects = 5
+        session.trust_env = True
+        with _deadline(ATTEMPT_DEADLINE):
+            return _get(session, requests, url)
+
+
 def _get(session, requests, url):
     """One attempt: (body, status, Retry-After seconds or None)."""
     started = time.monotonic()
     with session.get(url, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), stream=True,
-                     headers={"Accept": "application/json"}) as response:
+                     headers={"Accept": "application/json",
+                              "Accept-Encoding": "identity"}) as response:
         retry_after = _retry_after(response.headers.get("Retry-After"))
         if response.status_code != 200:
             return b"", response.status_code, retry_after
+        announced = response.headers.get("Content-Length", "").strip()
+        if announced.isdigit() and (len(announced) > 12
+                                    or int(announced) > metadata.MAX_DOCUMENT_BYTES):
+            raise MetadataError(f"metadata from {url} announces {announced[:20]} bytes, more "
+                                f"than the {metadata.MAX_DOCUMENT_BYTES} accepted")
         chunks, size = [], 0
         for chunk in response.iter_content(64 * 1024):
             chunks.append(chunk)
@@ -116,7 +180,7 @@ def _get(session, requests, url):
                 raise MetadataError(f"metadata from {url} is larger than "
                                     f"{metadata.MAX_DOCUMENT_BYTES} bytes")
             if time.monotonic() - started > ATTEMPT_DEADLINE:
-                raise _Stalled(f"response not complete after {ATTEMPT_DEADLINE:.0f}s")
+                raise _Stalled(f"response not complete after {ATTEMPT_DEADLINE:g}s")
         expected = response.headers.get("Content-Length")
         if expected and expected.isdigit() and int(expected) != size:
             raise _Stalled(f"truncated body: {size} of {expected} bytes")
@@ -124,17 +188,31 @@ def _get(session, requests, url):
 
 
 def _retry_after(value):
-    if value and value.strip().isdigit():
-        return float(min(int(value.strip()), BACKOFF_CAP))
-    return None
+    """Seconds from ``Retry-After`` (delta-seconds or an HTTP date), capped; else None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value[:6]), BACKOFF_CAP))
+    import email.utils  # imported here: a costly import only an HTTP date needs
+
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), BACKOFF_CAP))
 
 
 def _reason(err):
     text = str(err)
-    for marker in ("Read timed out", "Connection refused", "timed out", "Name or service not known"):
+    for marker in ("Read timed out", "Connection refused", "Connection reset", "timed out",
+                   "Name or service not known", "IncompleteRead", "RemoteDisconnected",
+                   "BadStatusLine"):
         if marker in text:
             return marker.lower()
-    return text.splitlines()[0][:120] if text else type(err).__name__
+    return " ".join(text.split())[:120] if text.strip() else type(err).__name__
 
 
 def host_resolvers(path="/etc/resolv.conf"):
@@ -149,10 +227,20 @@ def host_resolvers(path="/etc/resolv.conf"):
         words = line.split()
         if len(words) >= 2 and words[0] == "nameserver":
             try:
-                servers.append(str(ipaddress.ip_address(words[1].split("%")[0])))
+                servers.append(nameserver(words[1]))
             except ValueError:
-                log.warning("ignoring nameserver %r in %s: not an IP address", words[1], path)
+                log.info("ignoring nameserver %r in %s: not an IP address", words[1], path)
     return list(dict.fromkeys(servers))
+
+
+def nameserver(text):
+    """A nameserver as written to resolv.conf: an IP, with a scope only if it is an
+    interface name (``ipaddress`` accepts any text after ``%``, newlines included)."""
+    ip = ipaddress.ip_address(text)
+    scope = getattr(ip, "scope_id", None)
+    if scope is not None and not metadata.check_ifname(scope):
+        raise ValueError(f"{text!r} is not an IP address")
+    return str(ip)
 
 
 def parse_resolvers(text):
@@ -163,7 +251,7 @@ def parse_resolvers(text):
         if not item:
             continue
         try:
-            servers.append(str(ipaddress.ip_address(item)))
+            servers.append(nameserver(item))
         except ValueError:
             raise ValueError(f"{item!r} is not an IP address") from None
     return list(dict.fromkeys(servers))

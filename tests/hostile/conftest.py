@@ -1,0 +1,79 @@
+"""Fixtures of the hostile suite: a workspace, tmpfs mounts and immutable files that are
+always undone, and the hypothesis profiles.
+
+Profiles (env ``HYPOTHESIS_PROFILE``): ``default`` keeps the fuzzing part of the normal
+test run to a few hundred examples; ``long`` runs thousands, for occasional runs:
+``HYPOTHESIS_PROFILE=long python -m pytest tests/hostile -k fuzz``.
+"""
+import os
+import shutil
+import subprocess
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from .harness import Workspace
+
+_COMMON = dict(deadline=None, print_blob=True,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                      HealthCheck.function_scoped_fixture])
+settings.register_profile("default", max_examples=60, **_COMMON)
+settings.register_profile("long", max_examples=3000, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return Workspace(tmp_path)
+
+
+@pytest.fixture
+def mounts():
+    """``mount(dir, options)`` a small tmpfs; skips when mounting is not allowed here.
+
+    Every mount is undone at teardown, even when the test fails.
+    """
+    done = []
+
+    def mount(directory, options):
+        directory = str(directory)
+        os.makedirs(directory, exist_ok=True)
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", directory],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN): "
+                        f"{proc.stdout.decode(errors='replace').strip()}")
+        done.append(directory)
+        return directory
+
+    def remount(directory, options):
+        subprocess.run(["mount", "-o", f"remount,{options}", str(directory)], check=True)
+
+    mount.remount = remount
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command")
+    yield mount
+    for directory in reversed(done):
+        subprocess.run(["umount", "-l", directory], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def immutable():
+    """``immutable(path)``: chattr +i (root cannot write it either); undone at teardown."""
+    done = []
+
+    def make(path):
+        proc = subprocess.run(["chattr", "+i", str(path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            pytest.skip(f"chattr +i is not supported here: "
+                        f"{proc.stdout.decode(errors='replace').strip()}")
+        done.append(str(path))
+
+    if shutil.which("chattr") is None:
+        pytest.skip("no chattr command")
+    yield make
+    for path in reversed(done):
+        subprocess.run(["chattr", "-i", path], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
