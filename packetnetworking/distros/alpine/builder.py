@@ -1,0 +1,86 @@
+"""Alpine 3.x: ifupdown-ng's /etc/network/interfaces, NIC names pinned by mdev + nameif.
+
+Alpine does not run udev's predictable naming: the kernel names NICs eth0, eth1,
+... in probe order. The files therefore use the metadata's names (eth0, eth1)
+and pin them: ``etc/mactab`` maps every physical NIC's MAC to its name and a
+rule appended to ``etc/mdev.conf`` runs ``nameif`` when a NIC appears.
+
+``/etc/network/interfaces`` is written for ifupdown-ng (Alpine's ifupdown since
+3.13): ``use bond`` + ``bond-members``, addresses in CIDR form, several
+``address`` lines on one interface; the file also parses with Debian's ifupdown.
+"""
+import logging
+import re
+
+from packetnetworking.builder import DistroBuilder, NetworkBuilder
+from packetnetworking.distros.common import HostFilesBuilder
+from packetnetworking.distros.debian import releases
+from packetnetworking.distros.debian.builder import ModulesBuilder
+from packetnetworking.distros.debian.eni import eni_devices
+from packetnetworking.model import _natural_key
+
+log = logging.getLogger(__name__)
+
+_ETH = re.compile(r"^eth(\d+)$")
+
+
+def mactab_entries(net):
+    """``[(name, mac)]`` for every physical NIC, sorted by name.
+
+    Matched NICs keep their (metadata) names; every other NIC found on the
+    machine is named ``ethN`` after the highest ``ethN`` in use, in MAC order, so
+    that the kernel cannot hand one of the metadata names to a spare NIC.
+    """
+    entries = {iface.name: iface.mac for iface in net.interfaces}
+    taken_macs = set(entries.values())
+    numbers = [int(m.group(1)) for m in map(_ETH.match, entries) if m]
+    next_number = max(numbers) + 1 if numbers else 0
+    for mac in sorted({nic.mac for nic in net.nics} - taken_macs):
+        while f"eth{next_number}" in entries:
+            next_number += 1
+        entries[f"eth{next_number}"] = mac
+        next_number += 1
+    return sorted(entries.items(), key=lambda item: _natural_key(item[0]))
+
+
+class AlpineInterfacesBuilder(NetworkBuilder):
+    """``etc/network/interfaces`` for ifupdown-ng, every layout."""
+
+    def build_tasks(self):
+        self.tasks["etc/network/interfaces"] = "interfaces.j2"
+
+    def context(self):
+        return {"devices": eni_devices(self.network)}
+
+
+class MdevNamesBuilder(NetworkBuilder):
+    """``etc/mactab`` (every NIC) and the ``nameif`` rule appended to ``etc/mdev.conf``.
+
+    mdev.conf is appended to, never replaced: it holds every other device rule.
+    """
+
+    def build_tasks(self):
+        self.tasks["etc/mactab"] = self.template("mactab.j2", entries=mactab_entries(self.network))
+        self.tasks["etc/mdev.conf"] = self.template("mdev.conf.j2", append=True)
+
+
+class AlpineBuilder(DistroBuilder):
+    family = "alpine"
+    distros = ["alpine"]
+    releases = releases.ALPINE
+    network_builders = [HostFilesBuilder]
+    native_stacks = {"eni": [AlpineInterfacesBuilder, ModulesBuilder, MdevNamesBuilder]}
+    accepted_stacks = ("eni",)
+
+    def __init__(self, network, rootfs=None, options=None):
+        super().__init__(network, rootfs=rootfs, options=options)
+        self.release, self.release_exact = releases.match_release(self.releases, self.os)
+
+    def build(self):
+        # mactab pins the metadata names, so they are the names the OS will use
+        for iface in self.network.interfaces:
+            if iface.name != iface.meta_name:
+                log.debug("alpine: %s is named %s (pinned in etc/mactab)", iface.name,
+                          iface.meta_name)
+                iface.name = iface.meta_name
+        return super().build()

@@ -1,0 +1,108 @@
+"""Debian family (Debian, Ubuntu): ifupdown's /etc/network/interfaces with ifenslave bonds.
+
+Files (``eni`` stack): ``etc/network/interfaces``, ``etc/modules`` (``bonding``
+appended when there is a bond), ``etc/udev/rules.d/70-persistent-net.rules``
+(NIC names pinned by MAC); always: ``etc/hostname``, ``etc/hosts`` and the
+nameservers in ``etc/resolv.conf`` or, where that is systemd-resolved's stub,
+``etc/systemd/resolved.conf``. What differs per release is in ``releases.py``.
+"""
+import logging
+
+from packetnetworking.builder import DistroBuilder, NetworkBuilder
+from packetnetworking.distros.common import HostFilesBuilder
+from packetnetworking.distros.debian import releases
+from packetnetworking.distros.debian.eni import eni_devices
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = "packetnetworking.distros.debian"
+RESOLVED_CONF = "etc/systemd/resolved.conf"
+
+
+def _release(network_builder):
+    """The distro builder's Release (the newest Debian rule when built standalone)."""
+    distro_builder = network_builder.distro_builder
+    release = getattr(distro_builder, "release", None)
+    return release if release is not None else releases.DEBIAN[-1]
+
+
+class DebianHostFilesBuilder(HostFilesBuilder):
+    """hostname, hosts, and the nameservers where the release reads them.
+
+    Ubuntu 17.10+ points ``etc/resolv.conf`` at systemd-resolved's stub: the
+    servers go to ``etc/systemd/resolved.conf`` (``[Resolve] DNS=``) and the link
+    is left alone. Nothing is written for DHCP (the lease brings the servers).
+    """
+
+    @property
+    def resolv_conf(self):
+        return None if _release(self).resolved else "etc/resolv.conf"
+
+    def build_tasks(self):
+        super().build_tasks()
+        if not _release(self).resolved or self.network.dhcp:
+            return
+        if not self.network.resolvers:
+            log.warning("no resolvers (none in --resolvers nor this host's /etc/resolv.conf): "
+                        "%s left alone", RESOLVED_CONF)
+            return
+        self.tasks[RESOLVED_CONF] = f"{TEMPLATES}:resolved.conf.j2"
+
+
+class EniInterfacesBuilder(NetworkBuilder):
+    """``etc/network/interfaces`` for ifupdown + ifenslave, every layout."""
+
+    def build_tasks(self):
+        self.tasks["etc/network/interfaces"] = "interfaces.j2"
+
+    def context(self):
+        return {"devices": eni_devices(self.network, bond_first=_release(self).bond_first)}
+
+
+class ModulesBuilder(NetworkBuilder):
+    """Append ``bonding`` to ``etc/modules`` so the module is loaded at boot."""
+
+    templates_package = TEMPLATES
+
+    def applies(self):
+        return bool(self.network.bonds)
+
+    def build_tasks(self):
+        self.tasks["etc/modules"] = self.template("modules.j2", append=True)
+
+
+class UdevRulesBuilder(NetworkBuilder):
+    """Pin every matched NIC's name by MAC, so the names in the files are the real ones."""
+
+    def applies(self):
+        return _release(self).udev_rules
+
+    def build_tasks(self):
+        self.tasks["etc/udev/rules.d/70-persistent-net.rules"] = "70-persistent-net.rules.j2"
+
+
+class DebianBuilder(DistroBuilder):
+    """Debian 9-13. ``release`` holds the version's rules (see releases.py)."""
+
+    family = "debian"
+    distros = ["debian"]
+    releases = releases.DEBIAN
+    network_builders = [DebianHostFilesBuilder]
+    native_stacks = {"eni": [EniInterfacesBuilder, ModulesBuilder, UdevRulesBuilder]}
+    accepted_stacks = ("eni", "netplan", "networkmanager", "networkd")
+
+    def __init__(self, network, rootfs=None, options=None):
+        super().__init__(network, rootfs=rootfs, options=options)
+        self.release, self.release_exact = releases.match_release(self.releases, self.os)
+
+    def context(self):
+        context = super().context()
+        context["release"] = self.release
+        return context
+
+
+class UbuntuBuilder(DebianBuilder):
+    """Ubuntu 16.04-24.04: as Debian; 17.10 and later use systemd-resolved."""
+
+    distros = ["ubuntu"]
+    releases = releases.UBUNTU
