@@ -264,9 +264,28 @@ class Builder:
         """Render every task; any failure renders nothing (the writer never starts)."""
         rendered = {}
         for path in sorted(tasks):
-            task, builder = tasks[path] if isinstance(tasks[path], tuple) else (tasks[path], None)
+            task, builder = self._as_task(tasks[path])
             rendered[path] = self._render_one(path, task, builder)
         return rendered
+
+    def _as_task(self, value):
+        """``(Task, NetworkBuilder or None)``; a ``tasks_built`` hook may set any task shape
+        (template name, None to delete, Task): a bare template name is looked up in the
+        distro builder's package, so hooks should name theirs ``"package:file.j2"``."""
+        if isinstance(value, tuple):
+            return value
+        if value is None:
+            return Task(delete=True), None
+        if isinstance(value, str):
+            value = Task(template=value)
+        if not isinstance(value, Task):
+            raise TypeError(f"task must be a template name, None or Task, not {value!r}")
+        if value.template and ":" not in value.template and self.distro_builder is not None:
+            module = type(self.distro_builder).__module__
+            if not hasattr(sys.modules[module], "__path__"):
+                module = module.rpartition(".")[0]
+            value = replace(value, template=f"{module}:{value.template}")
+        return value, None
 
     def _render_one(self, path, task, builder):
         if task.delete:
