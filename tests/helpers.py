@@ -187,7 +187,8 @@ def _run_in_process(args, stdin, env):
 def snapshot(root):
     """``{relpath: (st_mode, content)}`` of everything under ``root`` (not following links).
 
-    content: file bytes, the link target (str) for a symlink, None for a directory.
+    content: file bytes, the link target (str) for a symlink, None for anything else
+    (directory, fifo, ...).
     ``st_mode`` includes the file type, so a file replaced by a link is a difference.
     """
     root = Path(root)
@@ -199,10 +200,10 @@ def snapshot(root):
             st = os.lstat(path)
             if stat.S_ISLNK(st.st_mode):
                 tree[rel] = (st.st_mode, os.readlink(path))
-            elif stat.S_ISDIR(st.st_mode):
-                tree[rel] = (st.st_mode, None)
-            else:
+            elif stat.S_ISREG(st.st_mode):
                 tree[rel] = (st.st_mode, path.read_bytes())
+            else:  # directory, fifo, socket, device: never opened (a fifo would block)
+                tree[rel] = (st.st_mode, None)
     return tree
 
 
