@@ -15,6 +15,11 @@ or (no bond) one ethernet connection per configured NIC. Decisions, and why:
   ``autoconnect-priority`` above cloud-init's (120) and the installer's, so
   stale connections for the same NICs left in the image lose; they are not
   deleted.
+- Bonds do not set ``autoconnect-slaves``: the ports autoconnect and bring the
+  bond up. With it, NetworkManager re-activated ports that had just
+  autoconnected; on Debian, ifenslave's ifupdown hook (run by NetworkManager's
+  dispatcher for the "down") then freed each port from the bond seconds after
+  it was re-attached, in a loop (seen booting Debian 12).
 - No IPv6 in the metadata: ``ipv6.method=disabled`` (no SLAAC surprises);
   bonds other than the primary are up with both families disabled; DHCP uses
   ``method=auto`` for IPv4 and IPv6 and takes DNS from the lease.
