@@ -2,7 +2,9 @@
 
 One connection per bond (options, ``cloned-mac-address``, the addresses on the
 primary bond), one port connection per member NIC matched by its permanent MAC,
-or (no bond) one ethernet connection per configured NIC. Decisions, and why:
+or (no bond) one ethernet connection per matched NIC, the first (or, with DHCP,
+each NIC asking for it) addressed and the others up without addresses.
+Decisions, and why:
 
 - Ports name their bond with ``master=`` / ``slave-type=``: NetworkManager 1.46
   added ``controller=`` / ``port-type=`` but keeps reading the old keys, while
@@ -206,7 +208,12 @@ class KeyfileBondsBuilder(KeyfileBuilder):
 
 
 class KeyfileInterfacesBuilder(KeyfileBuilder):
-    """No bond: the addresses on the first NIC, or DHCP on every NIC that asks for it."""
+    """No bond: the addresses on the first NIC, or DHCP on every NIC that asks for it.
+
+    The other matched NICs are up without addresses, as with the other stacks;
+    this also keeps NetworkManager from starting DHCP on them with its own
+    "Wired connection N" profiles.
+    """
 
     layouts = ("individual", "dhcp")
 
@@ -216,13 +223,15 @@ class KeyfileInterfacesBuilder(KeyfileBuilder):
     def build_tasks(self):
         net = self.network
         if net.dhcp:
-            targets = [i for i in net.interfaces if i.dhcp]
+            addressed = {i.name for i in net.interfaces if i.dhcp}
         else:
-            targets = [net.primary_interface]
+            addressed = {net.primary_interface.name}
         ipv4, ipv6 = self.addressed()
-        for iface in targets:
-            self.add(Connection(id=iface.name, type="ethernet", mac=iface.mac, ipv4=ipv4,
-                                ipv6=ipv6), "ethernet.nmconnection.j2")
+        for iface in net.interfaces:
+            up = iface.name in addressed
+            self.add(Connection(id=iface.name, type="ethernet", mac=iface.mac,
+                                ipv4=ipv4 if up else DISABLED, ipv6=ipv6 if up else DISABLED),
+                     "ethernet.nmconnection.j2")
 
 
 #: What ``stacks.shared_stacks()`` registers as "networkmanager".
