@@ -27,7 +27,7 @@ READ_TIMEOUT = 10.0
 ATTEMPT_DEADLINE = 20.0       # whole attempt: connect, headers, last byte of the body
 BACKOFF_FIRST = 1.0
 BACKOFF_CAP = 30.0
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504}) | frozenset(range(505, 600))
+RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))  # every 5xx, 501 included
 
 
 def load(path=None, url=None, max_attempts=10, stdin=None):
