@@ -66,7 +66,7 @@ def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts,
     builder = Builder(meta, found, os_option, resolvers, options={"renderer": renderer})
     builder.initialize()
     result = builder.run(rootfs, dry_run=dry_run)
-    if dry_run:
+    if dry_run and not quiet:
         for change in result.changes:
             click.echo(f"{change.action:9} {change.path}")
             if change.action != "unchanged":
@@ -114,9 +114,14 @@ def _flags(argv):
             quiet = True
         elif arg == "--verbose":
             verbose += 1
-        elif arg.startswith("-") and not arg.startswith("--") and set(arg[1:]) <= {"v", "q"}:
-            verbose += arg.count("v")
-            quiet = quiet or "q" in arg
+        elif arg.startswith("-") and not arg.startswith("--"):
+            for letter in arg[1:]:  # a cluster like -vvq or -vvM FILE: flags up to the first other
+                if letter == "v":
+                    verbose += 1
+                elif letter == "q":
+                    quiet = True
+                else:
+                    break
     return verbose, quiet
 
 
@@ -140,7 +145,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         _fail("interrupted", 130, quiet, verbose)
     except Exception as exc:  # a bug: still one line, the traceback at -vv
-        _fail(f"internal error: {type(exc).__name__}: {exc}; please report it with -vv output",
+        detail = " ".join(str(exc).split())
+        _fail(f"internal error: {type(exc).__name__}: {detail}; please report it with -vv output",
               errors.EXIT_INTERNAL, quiet, verbose)
     sys.exit(code)
 
