@@ -356,6 +356,26 @@ def test_ubuntu_resolv_conf_link_is_left_alone(tmp_path):
     assert "DNS=147.75.207.207 147.75.207.208" in files["etc/systemd/resolved.conf"]
 
 
+def test_debian_with_systemd_resolved_gets_resolved_conf(tmp_path):
+    """A Debian image whose resolv.conf is resolved's stub: writing through the link
+    would land on run/ (a tmpfs at boot), so the servers go to resolved.conf."""
+    (tmp_path / "etc").mkdir()
+    os.symlink("/run/systemd/resolve/stub-resolv.conf", tmp_path / "etc/resolv.conf")
+    files = render(tmp_path, load_doc("bonded"), "debian 12")
+    assert os.readlink(tmp_path / "etc/resolv.conf") == "/run/systemd/resolve/stub-resolv.conf"
+    assert not (tmp_path / "run").exists()
+    assert "DNS=147.75.207.207 147.75.207.208" in files["etc/systemd/resolved.conf"]
+
+
+def test_debian_with_a_plain_resolv_conf_gets_it_rewritten(tmp_path):
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/resolv.conf").write_text("nameserver 192.0.2.1\n")
+    files = render(tmp_path, load_doc("bonded"), "debian 12")
+    assert "nameserver 147.75.207.207" in files["etc/resolv.conf"]
+    assert "192.0.2.1" not in files["etc/resolv.conf"]
+    assert "etc/systemd/resolved.conf" not in files
+
+
 def test_ubuntu_16_04_writes_resolv_conf(tmp_path):
     files = render(tmp_path, load_doc("bonded"), "ubuntu 16.04")
     assert "nameserver 147.75.207.207" in files["etc/resolv.conf"]

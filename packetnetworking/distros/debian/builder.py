@@ -7,6 +7,7 @@ nameservers in ``etc/resolv.conf`` or, where that is systemd-resolved's stub,
 ``etc/systemd/resolved.conf``. What differs per release is in ``releases.py``.
 """
 import logging
+import os
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
@@ -26,21 +27,44 @@ def _release(network_builder):
     return release if release is not None else releases.DEBIAN[-1]
 
 
+def _resolved_stub(distro_builder):
+    """True when the target's etc/resolv.conf leads to systemd-resolved's stub.
+
+    Writing through that link would land in run/, a tmpfs at boot: the servers
+    would vanish. Resolved inside the target root, as the writer does.
+    """
+    from packetnetworking.errors import TargetError
+    from packetnetworking.writer import resolve
+
+    root = getattr(getattr(distro_builder, "target", None), "root", None)
+    if root is None:
+        return False
+    try:
+        path, _ = resolve(root, "etc/resolv.conf")
+    except TargetError:
+        return False
+    return os.path.relpath(path, root).startswith("run/systemd/resolve/")
+
+
 class DebianHostFilesBuilder(HostFilesBuilder):
     """hostname, hosts, and the nameservers where the release reads them.
 
-    Ubuntu 17.10+ points ``etc/resolv.conf`` at systemd-resolved's stub: the
-    servers go to ``etc/systemd/resolved.conf`` (``[Resolve] DNS=``) and the link
-    is left alone. Nothing is written for DHCP (the lease brings the servers).
+    Ubuntu 17.10+ points ``etc/resolv.conf`` at systemd-resolved's stub, and so
+    does any Debian image running systemd-resolved: the servers go to
+    ``etc/systemd/resolved.conf`` (``[Resolve] DNS=``) and the link is left
+    alone. Nothing is written for DHCP (the lease brings the servers).
     """
+
+    def uses_resolved(self):
+        return _release(self).resolved or _resolved_stub(self.distro_builder)
 
     @property
     def resolv_conf(self):
-        return None if _release(self).resolved else "etc/resolv.conf"
+        return None if self.uses_resolved() else "etc/resolv.conf"
 
     def build_tasks(self):
         super().build_tasks()
-        if not _release(self).resolved or self.network.dhcp:
+        if not self.uses_resolved() or self.network.dhcp:
             return
         if not self.network.resolvers:
             log.warning("no resolvers (none in --resolvers nor this host's /etc/resolv.conf): "
