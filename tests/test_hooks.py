@@ -233,3 +233,58 @@ def test_plan_hook_through_the_cli(tmp_path, rootfs):
     text = json.dumps({k: v[1].decode() for k, v in snapshot(rootfs).items()
                        if isinstance(v[1], bytes)})
     assert "0c:c4:7a:aa:00:10" in text and "0c:c4:7a:aa:00:11" not in text
+
+
+# --- Builder.run picks the DistroBuilder by distro ("*" is the catch-all) --------------------
+def _catch_all():
+    from packetnetworking.builder import DistroBuilder, NetworkBuilder
+
+    class MarkerBuilder(NetworkBuilder):
+        def build_tasks(self):
+            self.tasks["etc/marker"] = Task(content=f"{self.os.distro} {self.os.version}\n")
+
+    class CatchAll(DistroBuilder):
+        distros = ["*"]
+        network_builders = [MarkerBuilder]
+
+    return CatchAll
+
+
+def test_unknown_distro_goes_to_a_catch_all_builder(rootfs):
+    from packetnetworking.builder import DistroBuilder
+    catch_all = _catch_all()
+    assert DistroBuilder.find("plan9") is catch_all
+    make_builder(os_option="Plan9 4").initialize().run(str(rootfs))
+    assert (rootfs / "etc/marker").read_text() == "plan9 4\n"
+
+
+def test_a_builder_naming_the_distro_wins_over_the_catch_all(rootfs):
+    from packetnetworking.builder import DistroBuilder
+    _catch_all()
+    chosen = DistroBuilder.find("centos")
+    assert "centos" in chosen.distros and "*" not in chosen.distros
+    b = make_builder(os_option="CentOS 7").initialize()
+    b.run(str(rootfs))
+    assert type(b.distro_builder) is chosen
+    assert not (rootfs / "etc/marker").exists()
+
+
+def test_a_later_builder_for_the_same_distro_overrides_the_built_in():
+    from packetnetworking.builder import DistroBuilder
+
+    class MyCentOS(DistroBuilder):
+        distros = ["centos"]
+
+    assert DistroBuilder.find("centos") is MyCentOS
+
+
+def test_no_builder_and_no_catch_all_lists_the_supported_distros():
+    from packetnetworking.builder import DistroBuilder
+    from packetnetworking.errors import UnsupportedOS
+    if any("*" in b.distros for b in DistroBuilder.registry):
+        pytest.skip("a catch-all distro builder is registered")
+    with pytest.raises(UnsupportedOS) as info:
+        DistroBuilder.find("plan9")
+    assert info.value.exit_code == 20
+    assert "no builder for distro 'plan9'; supported:" in info.value.one_line()
+    assert "centos" in info.value.one_line() and "rocky" in info.value.one_line()
