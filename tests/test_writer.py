@@ -61,6 +61,21 @@ def test_writes_files_with_their_modes_and_creates_directories(rootfs):
     assert not [p for p in snapshot(rootfs) if "pn-new" in p or "pn-backup" in p]
 
 
+@pytest.mark.xfail(strict=True, reason="writer.py creates directories with os.mkdir(d, 0o755), "
+                   "which the umask narrows (0700 under umask 077: systemd-networkd, running "
+                   "unprivileged, could not read etc/systemd/network); fix: os.chmod(d, "
+                   "DIR_MODE) after the mkdir. writer.py belongs to another change in flight")
+def test_created_directories_are_0755_whatever_the_umask(rootfs):
+    old = os.umask(0o077)
+    try:
+        writer.apply(str(rootfs), {"etc/systemd/network/10-bond0.network": W("[Match]\n")})
+    finally:
+        os.umask(old)
+    assert mode_of(rootfs / "etc/systemd/network/10-bond0.network") == 0o644
+    for directory in ("etc", "etc/systemd", "etc/systemd/network"):
+        assert mode_of(rootfs / directory) == 0o755, directory
+
+
 def test_second_run_changes_nothing_and_touches_nothing(rootfs):
     rendered = {"etc/hostname": W("node-01\n"), "sbin/ifup-pre-local": W("#!/bin/sh\n", 0o755),
                 "etc/motd": D, "etc/hosts": A("10.0.0.1 node-01\n")}
