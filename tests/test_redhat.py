@@ -434,7 +434,8 @@ def test_networkmanager_and_name_pinning_per_release(tmp_path, os_name):
         assert tree.exists(rel) == link_files
         if link_files:
             link = parse_ini(tree.text(rel))
-            assert link == {"Match": {"MACAddress": mac}, "Link": {"Name": name}}
+            assert link == {"Match": {"PermanentMACAddress": mac, "MACAddress": mac},
+                            "Link": {"Name": name}}
             assert os.path.basename(rel) < "99-default.link"
 
 
@@ -476,6 +477,17 @@ def test_keyfile_stack_never_removes_networkmanager(tmp_path):
     assert all(tree.exists(link) for link in NM_LINKS)
     assert not tree.exists(f"{SCRIPTS}/ifcfg-bond0")
     assert tree.exists("etc/udev/rules.d/70-persistent-net.rules")
+
+
+def test_networkd_stack_pins_names_itself_and_keeps_networkmanager(tmp_path):
+    from packetnetworking.stacks import shared_stacks
+
+    if "networkd" not in shared_stacks():
+        pytest.skip("the shared systemd-networkd stack is not in this build yet")
+    tree = render(server(), "rocky 9", tmp_path, renderer="networkd")
+    assert not tree.deleted and not tree.exists(f"{SCRIPTS}/ifcfg-bond0")
+    links = [f for f in tree.files() if f.endswith(".link")]
+    assert links and not [f for f in links if os.path.basename(f).startswith("70-")]
 
 
 def test_fedora_runs_keyfiles_but_ifcfg_can_be_forced(tmp_path):

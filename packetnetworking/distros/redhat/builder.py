@@ -177,13 +177,14 @@ class NetworkManagerRemovalBuilder(NetworkBuilder):
 class NamePinningBuilder(NetworkBuilder):
     """Pin each matched NIC's name to its MAC, so the name in the config files is the
     name the NIC gets: udev rules wherever NetworkManager runs, plus systemd ``.link``
-    files on releases whose naming can change (9)."""
+    files on releases whose naming can change (9) unless the networkd stack already
+    writes its own."""
 
     def build_tasks(self):
         distro = self.distro_builder
         if distro.keeps_networkmanager():
             self.tasks["etc/udev/rules.d/70-persistent-net.rules"] = "70-persistent-net.rules.j2"
-        if distro.release.link_files:
+        if distro.release.link_files and distro.stack != "networkd":
             for iface in self.network.physical_interfaces:
                 self.tasks[f"etc/systemd/network/70-{iface.name}.link"] = self.template(
                     "name.link.j2", iface=iface)
