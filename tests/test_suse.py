@@ -286,6 +286,30 @@ def test_netconfig_servers_are_appended_to_the_existing_config(tmp_path):
         assert proc.stdout == " ".join(RESOLVERS)
 
 
+@pytest.mark.parametrize("link", ["/run/netconfig/resolv.conf", "../run/netconfig/resolv.conf",
+                                  "/var/run/netconfig/resolv.conf"])
+def test_resolv_conf_linked_into_run_is_left_alone(tmp_path, link):
+    """Leap links etc/resolv.conf to /run/netconfig/resolv.conf, a tmpfs at boot: writing
+    through the link would be lost. netconfig writes it from the config at boot instead."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "var").mkdir()
+    os.symlink("../run", root / "var" / "run")
+    os.symlink(link, root / "etc" / "resolv.conf")
+    tree = render(server(), "opensuse 15", root, write=True)
+    assert os.readlink(root / "etc" / "resolv.conf") == link
+    assert not (root / "run").exists()
+    assert tree.kv(f"{NET}/config") == {"NETCONFIG_DNS_STATIC_SERVERS": " ".join(RESOLVERS)}
+
+
+def test_plain_resolv_conf_is_written(tmp_path):
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "resolv.conf").write_text("nameserver 192.0.2.1\n")
+    tree = render(server(), "sles 12", root, write=True)
+    assert tree.text("etc/resolv.conf").splitlines()[1:] == [f"nameserver {r}" for r in RESOLVERS]
+
+
 def test_point_release_means_its_major(tmp_path):
     a = render(server(), "sles 15.5", tmp_path / "a")
     b = render(server(), "sles 15", tmp_path / "b")

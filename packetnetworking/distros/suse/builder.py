@@ -6,9 +6,11 @@ routes in ``ifroute-<device>`` and ``routes`` (wicked's ifcfg(5), ifcfg-bonding(
 ifroute(5)). Values are single-quoted, as YaST writes them.
 """
 import logging
+import os
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
+from packetnetworking.errors import TargetError
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +114,38 @@ class NetconfigDNSBuilder(NetworkBuilder):
             self.tasks[f"{SYSCONFIG}/config"] = self.template("netconfig.j2", append=True)
 
 
+def resolv_conf_in_run(distro_builder):
+    """True when the target's etc/resolv.conf leads into run/ (Leap links it to
+    /run/netconfig/resolv.conf): run/ is a tmpfs at boot, a file written there is lost."""
+    from packetnetworking.writer import resolve
+
+    root = distro_builder.target.root
+    if root is None:
+        return False
+    try:
+        path, _ = resolve(root, "etc/resolv.conf")
+    except TargetError:
+        return False
+    return os.path.relpath(path, root).startswith(("run/", "var/run/"))
+
+
+class SuseHostFilesBuilder(HostFilesBuilder):
+    """hostname, hosts and resolv.conf; when resolv.conf is netconfig's link into run/,
+    the link is left alone: netconfig writes it at boot from NETCONFIG_DNS_STATIC_SERVERS."""
+
+    @property
+    def resolv_conf(self):
+        if resolv_conf_in_run(self.distro_builder):
+            log.info("etc/resolv.conf leads into run/ (netconfig's): left alone, the servers "
+                     "go to %s/config", SYSCONFIG)
+            return None
+        return "etc/resolv.conf"
+
+
 class SuseBuilder(DistroBuilder):
     family = "suse"
     distros = ["opensuse", "opensuseproject", "suse", "suselinux", "sles"]
-    network_builders = [HostFilesBuilder]
+    network_builders = [SuseHostFilesBuilder]
     native_stacks = {"ifcfg": [WickedBondedBuilder, WickedIndividualBuilder,
                                NetconfigDNSBuilder]}
     accepted_stacks = ("ifcfg", "networkmanager")
