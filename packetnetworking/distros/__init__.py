@@ -7,3 +7,4 @@ from packetnetworking.distros import redhat  # noqa: F401
 from packetnetworking.distros import suse  # noqa: F401
 from packetnetworking.distros import debian  # noqa: F401
 from packetnetworking.distros import alpine  # noqa: F401
+from packetnetworking.distros import flatcar  # noqa: F401

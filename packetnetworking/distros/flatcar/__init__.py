@@ -1,0 +1,1 @@
+from packetnetworking.distros.flatcar.builder import FlatcarBuilder  # noqa: F401

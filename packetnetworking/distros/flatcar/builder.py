@@ -1,0 +1,20 @@
+"""Flatcar Container Linux: systemd-networkd files (the shared ``networkd`` stack).
+
+Flatcar runs systemd-resolved, and ``etc/resolv.conf`` is its link into /run:
+the nameservers go into the networkd files (``DNS=``), where resolved reads
+them, and the link is left alone. ``etc/hostname`` and ``etc/hosts`` are
+written as for every family.
+"""
+from packetnetworking.builder import DistroBuilder
+from packetnetworking.distros.common import HostFilesBuilder
+
+
+class FlatcarHostFilesBuilder(HostFilesBuilder):
+    resolv_conf = None
+
+
+class FlatcarBuilder(DistroBuilder):
+    family = "flatcar"
+    distros = ["flatcar"]
+    network_builders = [FlatcarHostFilesBuilder]
+    accepted_stacks = ("networkd",)
