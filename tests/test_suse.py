@@ -316,7 +316,8 @@ def test_point_release_means_its_major(tmp_path):
     assert all(a.text(f) == b.text(f) for f in b.files()) and a.files() == b.files()
 
 
-@pytest.mark.parametrize("unknown, newest", [("sles 11", "sles 15"), ("opensuse 42.3", "opensuse 15"),
+@pytest.mark.parametrize("unknown, newest", [("sles 11", "sles 15"),
+                                             ("opensuse 42.3", "opensuse 15"),
                                              ("opensuse tumbleweed", "opensuse 15"),
                                              ("suse 16", "suse 15")])
 def test_unknown_version_uses_the_newest_rule_and_warns(tmp_path, caplog, unknown, newest):
