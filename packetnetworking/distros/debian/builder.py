@@ -119,11 +119,6 @@ class DebianBuilder(DistroBuilder):
         super().__init__(network, rootfs=rootfs, options=options)
         self.release, self.release_exact = releases.match_release(self.releases, self.os)
 
-    def context(self):
-        context = super().context()
-        context["release"] = self.release
-        return context
-
 
 class UbuntuBuilder(DebianBuilder):
     """Ubuntu 16.04-24.04: as Debian; 17.10 and later use systemd-resolved."""
