@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder, Task
 from packetnetworking.distros.common import HostFilesBuilder
+from packetnetworking.stacks.selection import NETWORK_SCRIPTS, NETWORKMANAGER
 
 log = logging.getLogger(__name__)
 
@@ -22,16 +23,10 @@ NM_LINKS = (
     "etc/systemd/system/dbus-org.freedesktop.nm-dispatcher.service",
     "etc/systemd/system/multi-user.target.wants/NetworkManager.service",
 )
-#: Files that only the legacy network service installs (initscripts on 7, network-scripts on 8).
-LEGACY_NETWORK_MARKERS = (
-    "etc/rc.d/init.d/network",
-    "etc/init.d/network",
-    f"{SCRIPTS}/ifup-eth",
-)
-NETWORKMANAGER_MARKERS = (
-    "usr/sbin/NetworkManager",
-    "usr/lib/systemd/system/NetworkManager.service",
-)
+#: What tells that the target has the legacy network service (initscripts on 7, the
+#: network-scripts package on 8) or NetworkManager: the markers --renderer auto uses.
+LEGACY_NETWORK_MARKERS = NETWORK_SCRIPTS
+NETWORKMANAGER_MARKERS = NETWORKMANAGER
 #: An alias label (``bond0:0``) is an interface name: at most 15 characters.
 MAX_LABEL = 15
 
