@@ -1,5 +1,8 @@
 """``--renderer``: forced stacks, and ``auto`` reading fake roots that hold only marker files."""
+import contextlib
+import io
 import json
+import logging
 import os
 
 import pytest
@@ -209,16 +212,17 @@ def run(tmp_path, os_name, root, *extra):
     nics.write_text(json.dumps([{"name": NAMES[i], "mac": MACS[i]} for i in range(2)]))
     args = ["-M", str(meta), "--nics-file", str(nics), "-o", os_name, "-t", str(root),
             "--resolvers", ",".join(RESOLVERS), "-v", *extra]
-    captured = {}
-    import contextlib
-    import io
     err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        with pytest.raises(SystemExit) as exit_info:
-            cli.main(args)
-    captured["code"] = exit_info.value.code
-    captured["stderr"] = err.getvalue()
-    return captured
+    root_logger = logging.getLogger()
+    handlers, level = list(root_logger.handlers), root_logger.level
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            with pytest.raises(SystemExit) as exit_info:
+                cli.main(args)
+    finally:
+        root_logger.handlers[:] = handlers
+        root_logger.setLevel(level)
+    return {"code": exit_info.value.code, "stderr": err.getvalue()}
 
 
 def written(root):
