@@ -8,11 +8,14 @@ Triggers: ``initialized`` (the network model is ready and may be edited),
 ``tasks_built`` (the task dict may be edited), ``written`` (after the write).
 """
 import logging
-from importlib import metadata as importlib_metadata
+import os
+import sys
 
 log = logging.getLogger(__name__)
 
 HOOK_ENTRY_POINTS = "packetnetworking.hooks"
+DISTRO_ENTRY_POINTS = "packetnetworking.distros"
+PLUGIN_GROUPS = (HOOK_ENTRY_POINTS, DISTRO_ENTRY_POINTS)
 
 
 class BuilderHook:
@@ -23,11 +26,79 @@ class BuilderHook:
         BuilderHook.registry.append(cls)
 
 
+_PLUGINS = None
+
+
 def entry_points(group):
-    try:
-        return list(importlib_metadata.entry_points(group=group))
-    except TypeError:  # Python < 3.10
-        return list(importlib_metadata.entry_points().get(group, []))
+    """The installed entry points of ``group``.
+
+    The plugin groups are looked up once per process, together. Most installs
+    have no plugin: a plain look at the ``entry_points.txt`` files on sys.path
+    settles that without importing importlib.metadata, whose full scan of every
+    installed distribution costs more than the rest of a run (docs/performance.md).
+    When any file names one of the groups, importlib.metadata does the real work.
+    """
+    global _PLUGINS
+    if group not in PLUGIN_GROUPS:
+        return _select(_all_entry_points(), group)
+    if _PLUGINS is None:
+        found = {}
+        if _may_declare(PLUGIN_GROUPS):
+            everything = _all_entry_points()
+            found = {name: _select(everything, name) for name in PLUGIN_GROUPS}
+        _PLUGINS = found
+    return list(_PLUGINS.get(group, []))
+
+
+def _all_entry_points():
+    from importlib import metadata as importlib_metadata
+
+    return importlib_metadata.entry_points()
+
+
+def _select(everything, group):
+    if hasattr(everything, "select"):
+        return list(everything.select(group=group))
+    return list(everything.get(group, []))  # Python 3.9: {group: [EntryPoint]}
+
+
+def _may_declare(groups):
+    """False only when no distribution importlib.metadata could see names ``groups``.
+
+    Reads, without parsing, the ``entry_points.txt`` of every ``*.dist-info`` and
+    ``*.egg-info`` directory on sys.path (and ``EGG-INFO`` of ``.egg`` entries). A
+    false alarm only costs the full scan; anything this cannot look into (a zip on
+    sys.path, a custom finder serving distributions) counts as a match.
+    """
+    import importlib.machinery
+
+    for finder in sys.meta_path:
+        if (getattr(finder, "find_distributions", None) is not None
+                and finder is not importlib.machinery.PathFinder):
+            return True
+    needles = [group.encode("utf-8") for group in groups]
+    for entry in sys.path:
+        path = entry or "."
+        try:
+            with os.scandir(path) as listing:
+                names = [item.name for item in listing]
+        except NotADirectoryError:
+            return True      # a zip or egg file: importlib.metadata can read into it
+        except OSError:
+            continue         # missing or unreadable: importlib.metadata skips it too
+        is_egg = path.lower().endswith(".egg")
+        for name in names:
+            low = name.lower()
+            if not (low.endswith((".dist-info", ".egg-info")) or (is_egg and low == "egg-info")):
+                continue
+            try:
+                with open(os.path.join(path, name, "entry_points.txt"), "rb") as f:
+                    text = f.read()
+            except OSError:
+                continue     # no entry points (or a single-file egg-info)
+            if any(needle in text for needle in needles):
+                return True
+    return False
 
 
 _LOADED = False

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass, replace
 from typing import Optional
 
@@ -159,6 +158,7 @@ def _physical_nic(name, serial, businfo, driver, source):
 
 def discover(sysfs="/sys/class/net"):
     """Live discovery: lshw once, then permanent MACs and udev names from sysfs."""
+    import subprocess  # only for live discovery: saved captures need none
     nics = None
     lshw = shutil.which("lshw")
     if lshw:
@@ -215,6 +215,7 @@ def _refine_live(nic, sysfs):
 
 
 def _ethtool_permaddr(ifname):
+    import subprocess  # only for live discovery: saved captures need none
     ethtool = shutil.which("ethtool")
     if not ethtool:
         return None
@@ -229,6 +230,7 @@ def _ethtool_permaddr(ifname):
 
 
 def _udev_name(base):
+    import subprocess  # only for live discovery: saved captures need none
     udevadm = shutil.which("udevadm")
     if not udevadm:
         return None

@@ -3,9 +3,13 @@
 Template names are ``"<package>:<file>"``: the file lives in the package's
 ``templates/`` folder. This lets third-party distro packages ship templates
 next to their builders without registering anything.
+
+Compiled templates are also kept on disk between runs (``TemplateCache``):
+compiling a template costs far more than rendering it.
 """
-import importlib.resources
+import os
 import re
+import sys
 
 import jinja2
 
@@ -19,12 +23,84 @@ class PackageTemplateLoader(jinja2.BaseLoader):
         package, sep, name = template.partition(":")
         if not sep or not name or ".." in name.split("/"):
             raise jinja2.TemplateNotFound(template)
-        try:
-            path = importlib.resources.files(package).joinpath("templates", *name.split("/"))
-            source = path.read_text(encoding="utf-8")
-        except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError, TypeError):
-            raise jinja2.TemplateNotFound(template) from None
+        parts = name.split("/")
+        source = _read_from_folders(package, parts)
+        if source is None:  # not a plain folder (a zip, ...), or not found: the general way
+            import importlib.resources
+
+            try:
+                path = importlib.resources.files(package).joinpath("templates", *parts)
+                source = path.read_text(encoding="utf-8")
+            except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError, TypeError):
+                raise jinja2.TemplateNotFound(template) from None
         return source, None, lambda: True
+
+
+def _read_from_folders(package, parts):
+    """The template's text when ``package`` is an imported package in plain folders
+    (the usual case), read without importlib.resources, whose import alone costs a
+    few milliseconds of every run; None otherwise."""
+    spec = getattr(sys.modules.get(package), "__spec__", None)
+    for location in getattr(spec, "submodule_search_locations", None) or ():
+        try:
+            with open(os.path.join(location, "templates", *parts), encoding="utf-8") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError:
+            return None
+    return None
+
+
+class TemplateCache(jinja2.BytecodeCache):
+    """Compiled templates on disk, used only when provably current.
+
+    Compiling (lexing, parsing, generating and compiling Python) a dozen small
+    templates costs more than everything else a run does after its imports
+    (docs/performance.md), so, like Python with its modules' bytecode, the
+    compiled code is kept in ``__pycache__/templates/`` of this package. An
+    entry is used only if the Jinja2 bytecode format, the Python version and
+    the checksum of the template's source all match; otherwise the template is
+    compiled again and the entry replaced, so an edited template is never
+    rendered from stale code. Writing is atomic (temporary file, then rename)
+    and best effort: where the folder is read-only every run compiles in memory.
+    """
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def _path(self, bucket):
+        return os.path.join(self.directory, f"{bucket.key}.{sys.implementation.cache_tag}.j2c")
+
+    def load_bytecode(self, bucket):
+        try:
+            with open(self._path(bucket), "rb") as f:
+                bucket.load_bytecode(f)
+        except OSError:
+            pass
+        except Exception:  # a damaged entry (e.g. truncated): compile again
+            bucket.reset()
+
+    def dump_bytecode(self, bucket):
+        path = self._path(bucket)
+        tmp = f"{path}.{os.getpid()}-{os.urandom(4).hex()}.tmp"
+        try:
+            os.makedirs(self.directory, mode=0o755, exist_ok=True)
+            with open(tmp, "wb") as f:
+                bucket.write_bytecode(f)
+            os.replace(tmp, path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _cache():
+    if sys.implementation.cache_tag is None:  # this Python keeps no bytecode
+        return None
+    return TemplateCache(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                      "__pycache__", "templates"))
 
 
 _ENVIRONMENT = None
@@ -36,7 +112,7 @@ def environment():
         env = jinja2.Environment(
             loader=PackageTemplateLoader(), undefined=jinja2.StrictUndefined,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-            autoescape=False, auto_reload=False, cache_size=-1)
+            autoescape=False, auto_reload=False, cache_size=-1, bytecode_cache=_cache())
         env.globals["header"] = HEADER
         _ENVIRONMENT = env
     return _ENVIRONMENT

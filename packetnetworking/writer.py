@@ -12,12 +12,10 @@ Promises, each tested:
 - serialised: an exclusive lock on the rootfs directory itself (no lock file
   is left behind) keeps two runs from interleaving.
 """
-import difflib
 import errno
 import fcntl
 import logging
 import os
-import secrets
 import stat
 import time
 from dataclasses import dataclass, field
@@ -47,6 +45,8 @@ class Change:
     missing_dirs: List[str] = field(default_factory=list)
 
     def diff(self):
+        import difflib  # only --dry-run shows diffs
+
         old = (self.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
         new = (b"" if self.action == DELETE else self.new or b"").decode(
             "utf-8", "replace").splitlines(keepends=True)
@@ -343,7 +343,7 @@ def _delete(change, journal):
 
 def _temp_name(target, kind):
     directory, name = os.path.split(target)
-    return os.path.join(directory, f".{name[:180]}.{kind}-{os.getpid()}-{secrets.token_hex(4)}")
+    return os.path.join(directory, f".{name[:180]}.{kind}-{os.getpid()}-{os.urandom(4).hex()}")
 
 
 def _sync_dirs(directories):

@@ -5,7 +5,10 @@ document plus the NIC names the machine reports; ``Expected`` is written out
 from the metadata by hand (not from the model), so a model or builder bug
 shows up as a difference.
 """
+import contextlib
 import copy
+import io
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -13,6 +16,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
+from packetnetworking import cli
 from packetnetworking import metadata as md
 from packetnetworking.builder import Builder
 from packetnetworking.nics import NIC
@@ -209,3 +213,19 @@ def require_tool(name):
             pytest.fail(message + "; PN_REQUIRE_VALIDATORS=1 requires it")
         pytest.skip(message)
     return path
+
+
+def run_cli(args):
+    """``cli.main(args)`` in-process: ``(exit code, stderr text)``; the root logger's
+    handlers and level are put back afterwards."""
+    err = io.StringIO()
+    root_logger = logging.getLogger()
+    handlers, level = list(root_logger.handlers), root_logger.level
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            with pytest.raises(SystemExit) as exit_info:
+                cli.main([str(a) for a in args])
+    finally:
+        root_logger.handlers[:] = handlers
+        root_logger.setLevel(level)
+    return exit_info.value.code, err.getvalue()

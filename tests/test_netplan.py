@@ -7,7 +7,6 @@ import subprocess
 import pytest
 import yaml
 
-from packetnetworking import cli
 from packetnetworking import metadata as md
 from packetnetworking.builder import Builder, DistroBuilder
 from packetnetworking.errors import UnsupportedOS
@@ -15,7 +14,7 @@ from packetnetworking.nics import NIC
 from packetnetworking.stacks import shared_stacks
 from packetnetworking.stacks.netplan import CloudInitNetworkOffBuilder, NetplanBuilder
 from stack_cases import (CASES, MACS, NAMES, RESOLVERS, document, parse_unit,
-                         render_stack, require_tool, routes, values)
+                         render_stack, require_tool, routes, run_cli, values)
 
 NETPLAN_FILE = "etc/netplan/50-packet.yaml"
 FOREIGN = ["etc/netplan/00-installer-config.yaml", "etc/netplan/01-netcfg.yaml",
@@ -246,10 +245,8 @@ def _run(tmp_path, root, os_name, *extra):
     meta.write_text(json.dumps(document()))
     nics = tmp_path / "nics.json"
     nics.write_text(json.dumps([{"name": NAMES[i], "mac": MACS[i]} for i in range(2)]))
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["-M", str(meta), "--nics-file", str(nics), "-o", os_name, "-t", str(root),
-                  "--resolvers", ",".join(RESOLVERS), "-q", *extra])
-    return exit_info.value.code
+    return run_cli(["-M", meta, "--nics-file", nics, "-o", os_name, "-t", root,
+                    "--resolvers", ",".join(RESOLVERS), "-q", *extra])[0]
 
 
 def _touch(root, *paths, content=""):

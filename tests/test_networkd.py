@@ -5,11 +5,10 @@ import stat
 
 import pytest
 
-from packetnetworking import cli
 from packetnetworking.stacks import shared_stacks
 from packetnetworking.stacks.networkd import NetworkdBuilder
 from stack_cases import (CASES, MACS, NAMES, RESOLVERS, document, parse_unit, render_stack,
-                         routes, values)
+                         routes, run_cli, values)
 
 DIR = "etc/systemd/network"
 
@@ -148,9 +147,7 @@ def _run(tmp_path, os_name, *extra, doc=None, nic_count=2):
     nics.write_text(json.dumps([{"name": NAMES[i], "mac": MACS[i]} for i in range(nic_count)]))
     args = ["-M", str(meta), "--nics-file", str(nics), "-o", os_name, "-t", str(root),
             "--resolvers", ",".join(RESOLVERS), "-q", *extra]
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(args)
-    return exit_info.value.code, root
+    return run_cli(args)[0], root
 
 
 def test_flatcar_gets_networkd_and_keeps_resolved_link(tmp_path):

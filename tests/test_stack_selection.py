@@ -1,19 +1,15 @@
 """``--renderer``: forced stacks, and ``auto`` reading fake roots that hold only marker files."""
-import contextlib
-import io
 import json
-import logging
 import os
 
 import pytest
 
-from packetnetworking import cli
 from packetnetworking.builder import DistroBuilder
 from packetnetworking.errors import UnsupportedOS
 from packetnetworking.model import OperatingSystem
 from packetnetworking.stacks.selection import auto_stack
 from packetnetworking.target import TargetRoot
-from stack_cases import MACS, NAMES, RESOLVERS, document
+from stack_cases import MACS, NAMES, RESOLVERS, document, run_cli
 
 ACCEPTED = {
     "debian": ("eni", "netplan", "networkmanager", "networkd"),
@@ -212,17 +208,8 @@ def run(tmp_path, os_name, root, *extra):
     nics.write_text(json.dumps([{"name": NAMES[i], "mac": MACS[i]} for i in range(2)]))
     args = ["-M", str(meta), "--nics-file", str(nics), "-o", os_name, "-t", str(root),
             "--resolvers", ",".join(RESOLVERS), "-v", *extra]
-    err = io.StringIO()
-    root_logger = logging.getLogger()
-    handlers, level = list(root_logger.handlers), root_logger.level
-    try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            with pytest.raises(SystemExit) as exit_info:
-                cli.main(args)
-    finally:
-        root_logger.handlers[:] = handlers
-        root_logger.setLevel(level)
-    return {"code": exit_info.value.code, "stderr": err.getvalue()}
+    code, stderr = run_cli(args)
+    return {"code": code, "stderr": stderr}
 
 
 def written(root):
