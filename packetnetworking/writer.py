@@ -10,12 +10,18 @@ Promises, each tested:
   space), so the rootfs is as it was;
 - idempotent: unchanged files are not touched, appends add only missing lines;
 - serialised: an exclusive lock on the rootfs directory itself (no lock file
-  is left behind) keeps two runs from interleaving.
+  is left behind) keeps two runs from interleaving;
+- not cut short: SIGTERM, SIGHUP and SIGQUIT are held back while the changes
+  are made (a few milliseconds) and take effect once the run is whole; after a
+  SIGKILL or a power cut each file is still either old or new, and the next
+  run removes the temporary files left behind.
 """
 import errno
 import fcntl
 import logging
 import os
+import re
+import signal
 import stat
 import time
 from dataclasses import dataclass, field
@@ -71,15 +77,74 @@ class WriteResult:
 def apply(rootfs, rendered, dry_run=False):
     """Plan every change, then (unless ``dry_run``) make them all or none."""
     root = _open_root(rootfs)
-    lock_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        lock_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as err:
+        raise TargetError(f"cannot open the root filesystem {root}: {err.strerror}") from None
     try:
         _lock(lock_fd, root)
         changes = [_plan(root, path, rendered[path]) for path in sorted(rendered)]
+        _refuse_aliases(changes)
         if not dry_run:
-            _commit(root, changes)
+            with _signals_held():
+                _commit(root, changes)
+            _remove_stale_temporaries(changes)
         return WriteResult(root, changes)
     finally:
-        os.close(lock_fd)
+        _close_quietly(lock_fd)  # also releases the lock
+
+
+def _refuse_aliases(changes):
+    """Two paths that are one file in the target (``etc/hosts -> hostname``): writing both
+    would silently leave only the second; the target is broken, say so."""
+    seen = {}
+    for change in changes:
+        other = seen.setdefault(change.target, change.path)
+        if other != change.path:
+            raise TargetError(f"{other} and {change.path} are the same file in the target "
+                              "(through a symlink)", "fix the symlinks in the target")
+
+
+#: Signals that would stop the process between two files; held during the commit.
+HELD_SIGNALS = {signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
+
+
+class _signals_held:
+    """Block HELD_SIGNALS while the changes are made; a pending one is delivered after."""
+
+    def __enter__(self):
+        try:
+            self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+        except (AttributeError, OSError, ValueError):
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)
+        return False
+
+
+_TEMPORARY = re.compile(r"\..+\.pn-(new|backup)-[0-9]+-[0-9a-f]{8}")
+
+
+def _remove_stale_temporaries(changes):
+    """Temporary files of a run killed mid-way (SIGKILL, power cut) in the directories
+    this run wrote: under the lock no other run owns them."""
+    for directory in sorted({os.path.dirname(c.target) for c in changes if c.target}):
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if _TEMPORARY.fullmatch(name):
+                path = os.path.join(directory, name)
+                try:
+                    if stat.S_ISREG(os.lstat(path).st_mode) or os.path.islink(path):
+                        os.unlink(path)
+                        log.info("removed %s, left by an interrupted run", path)
+                except OSError as err:
+                    log.info("could not remove %s: %s", path, err.strerror)
 
 
 def _open_root(rootfs):
@@ -155,7 +220,11 @@ def resolve(root, relpath, follow_final=True):
             if links > MAX_SYMLINKS:
                 raise TargetError(f"{relpath}: too many levels of symbolic links in the target "
                                   "(a symlink loop)", "fix the symlinks in the target")
-            link = os.readlink(candidate)
+            try:
+                link = os.readlink(candidate)
+            except OSError as err:
+                raise TargetError(f"{relpath}: cannot read the symlink {candidate}: "
+                                  f"{err.strerror}") from None
             if "\0" in link:
                 raise TargetError(f"{relpath}: unreadable symlink {candidate}")
             if link.startswith("/"):
@@ -268,6 +337,7 @@ def _commit(root, changes):
                 if not os.path.isdir(directory):
                     os.mkdir(directory, DIR_MODE)
                     journal.undo.append(lambda d=directory: os.rmdir(d))
+                    os.chmod(directory, DIR_MODE)  # not narrowed by the umask (077: 0700)
             if change.action == DELETE:
                 _delete(change, journal)
             else:
@@ -295,12 +365,46 @@ def _commit(root, changes):
     _sync_dirs({os.path.dirname(c.target) for c in changes if c.action != UNCHANGED})
 
 
+#: os.link errors meaning "this filesystem has no hard links" (vfat, some FUSE ones).
+NO_HARD_LINKS = {errno.EPERM, errno.EXDEV, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK,
+                 errno.ENOSYS}
+
+
 def _backup(change, journal):
-    """Keep the old file under a temporary name (a hard link: no space needed)."""
+    """Keep the old file under a temporary name: a hard link (no space needed), or a
+    copy where the filesystem has no hard links."""
     backup = _temp_name(change.target, "pn-backup")
-    os.link(change.target, backup, follow_symlinks=False)
+    try:
+        os.link(change.target, backup, follow_symlinks=False)
+    except OSError as err:
+        if err.errno not in NO_HARD_LINKS:
+            raise
+        _copy_backup(change, backup, err)
     journal.backups.append(backup)
     return backup
+
+
+def _copy_backup(change, backup, link_error):
+    old = change.old_stat
+    if old is not None and stat.S_ISLNK(old.st_mode):
+        os.symlink(os.readlink(change.target), backup)
+        return
+    if old is None or not stat.S_ISREG(old.st_mode) or change.old is None:
+        raise link_error  # a FIFO or device: nothing safe to copy, refuse the change
+    fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            os.fchmod(fd, stat.S_IMODE(old.st_mode))
+            os.fchown(fd, old.st_uid, old.st_gid)
+            view = memoryview(change.old)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        os.unlink(backup)
+        raise
 
 
 def _replace(change, journal):
@@ -357,4 +461,12 @@ def _sync_dirs(directories):
         except OSError:
             pass
         finally:
-            os.close(fd)
+            _close_quietly(fd)
+
+
+def _close_quietly(fd):
+    """Close a descriptor that was only read: an error there changes nothing written."""
+    try:
+        os.close(fd)
+    except OSError:
+        pass

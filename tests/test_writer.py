@@ -61,10 +61,6 @@ def test_writes_files_with_their_modes_and_creates_directories(rootfs):
     assert not [p for p in snapshot(rootfs) if "pn-new" in p or "pn-backup" in p]
 
 
-@pytest.mark.xfail(strict=True, reason="writer.py creates directories with os.mkdir(d, 0o755), "
-                   "which the umask narrows (0700 under umask 077: systemd-networkd, running "
-                   "unprivileged, could not read etc/systemd/network); fix: os.chmod(d, "
-                   "DIR_MODE) after the mkdir. writer.py belongs to another change in flight")
 def test_created_directories_are_0755_whatever_the_umask(rootfs):
     old = os.umask(0o077)
     try:

@@ -27,6 +27,25 @@ def ws(tmp_path):
     return Workspace(tmp_path)
 
 
+class _NoSyncOS:
+    """``os`` for in-process runs, fsync a no-op: durability is not what these tests
+    check, and ~30 fsyncs per run would make the corpus 5x slower. Subprocess runs
+    (the real CLI) still sync."""
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    @staticmethod
+    def fsync(fd):
+        os.fstat(fd)  # still fails on a bad descriptor, as fsync would
+
+
+@pytest.fixture(autouse=True)
+def _no_fsync_in_process(monkeypatch):
+    from packetnetworking import writer
+    monkeypatch.setattr(writer, "os", _NoSyncOS())
+
+
 @pytest.fixture
 def mounts():
     """``mount(dir, options)`` a small tmpfs; skips when mounting is not allowed here.

@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -30,6 +31,8 @@ MACS = ("b8:ce:f6:10:20:30", "b8:ce:f6:10:20:31")
 
 #: Exit codes the README documents for a failure; 70 (internal error) is a bug.
 FAILURE_CODES = {2, 10, 20, 30, 40, 50, 60}
+#: The writer's temporary and backup files (``.NAME.pn-new-PID-HEX8``).
+TEMPORARY = re.compile(r"\.pn-(new|backup)-[0-9]+-[0-9a-f]{8}$")
 PREFIX = "packet-networking: error: "
 
 
@@ -299,7 +302,7 @@ class Workspace:
         assert result.code == 0, str(result)
         assert "Traceback" not in result.stderr, str(result)
         self.assert_outside_unchanged()
-        leftovers = [p for p in snapshot(self.root) if ".pn-new-" in p or ".pn-backup-" in p]
+        leftovers = [p for p in snapshot(self.root) if TEMPORARY.search(p)]
         assert not leftovers, f"temporary files left in the target: {leftovers}"
 
     def run(self, args, subprocess=False, **kwargs):
