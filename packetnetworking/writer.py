@@ -362,7 +362,12 @@ def _commit(root, changes):
                           "was left as it was", "check that the target is mounted read-write "
                           "and has free space") from None
     journal.discard_backups()
-    _sync_dirs({os.path.dirname(c.target) for c in changes if c.action != UNCHANGED})
+    # One fsync per directory, once every rename is done, makes the new entries durable
+    # (each file's data was synced before its rename); the parents of the directories
+    # this run created hold their entries.
+    changed = [c for c in changes if c.action != UNCHANGED]
+    _sync_dirs({os.path.dirname(c.target) for c in changed}
+               | {os.path.dirname(d) for c in changed for d in c.missing_dirs})
 
 
 #: os.link errors meaning "this filesystem has no hard links" (vfat, some FUSE ones).
@@ -408,7 +413,6 @@ def _copy_backup(change, backup, link_error):
 
 
 def _replace(change, journal):
-    directory = os.path.dirname(change.target)
     tmp = _temp_name(change.target, "pn-new")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     undo_unlink = False
@@ -436,7 +440,6 @@ def _replace(change, journal):
         if undo_unlink:
             journal.undo.pop()  # the file was never created
         raise
-    _sync_dirs({directory})
 
 
 def _delete(change, journal):
