@@ -227,19 +227,18 @@ def host_resolvers(path="/etc/resolv.conf"):
         words = line.split()
         if len(words) >= 2 and words[0] == "nameserver":
             try:
-                servers.append(nameserver(words[1]))
+                servers.append(nameserver(words[1].split("%")[0]))  # a scope stays on this host
             except ValueError:
                 log.info("ignoring nameserver %r in %s: not an IP address", words[1], path)
     return list(dict.fromkeys(servers))
 
 
 def nameserver(text):
-    """A nameserver as written to resolv.conf: an IP, with a scope only if it is an
-    interface name (``ipaddress`` accepts any text after ``%``, newlines included)."""
+    """A nameserver as every stack can write it: a plain IP. ``ipaddress`` accepts any
+    text after ``%`` (newlines included) and prints it back, so a scope is refused."""
     ip = ipaddress.ip_address(text)
-    scope = getattr(ip, "scope_id", None)
-    if scope is not None and not metadata.check_ifname(scope):
-        raise ValueError(f"{text!r} is not an IP address")
+    if getattr(ip, "scope_id", None) is not None:
+        raise ValueError(f"{text!r} has a scope (%...)")
     return str(ip)
 
 
