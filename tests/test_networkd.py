@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from packetnetworking.stacks import shared_stacks
-from packetnetworking.stacks.networkd import NetworkdBuilder
+from packetnetworking.stacks.networkd import NetworkdBuilder, NetworkManagerUnmanagedBuilder
 from stack_cases import (CASES, MACS, NAMES, RESOLVERS, document, parse_unit, render_stack,
                          routes, run_cli, values)
 
@@ -133,7 +133,7 @@ def test_no_resolvers_no_dns_lines():
 
 
 def test_registered_as_shared_stack():
-    assert shared_stacks()["networkd"] == [NetworkdBuilder]
+    assert shared_stacks()["networkd"] == [NetworkdBuilder, NetworkManagerUnmanagedBuilder]
 
 
 # --- through the CLI: Flatcar (networkd only) and a forced renderer -------------------------
@@ -184,3 +184,25 @@ def test_forced_networkd_on_a_family_that_accepts_it(tmp_path):
     assert (root / DIR / "05-packet-bond0.netdev").is_file()
     assert not (root / "etc/sysconfig/network-scripts/ifcfg-bond0").exists()
     assert not (root / "etc/NetworkManager/system-connections").exists()
+
+
+NM_CONF = "etc/NetworkManager/conf.d/90-packet-networkd.conf"
+
+
+def test_networkmanager_in_the_target_leaves_networkds_devices_alone(tmp_path):
+    root = tmp_path / "root"
+    (root / "usr/sbin").mkdir(parents=True)
+    (root / "usr/sbin/NetworkManager").touch()
+    code, root = _run(tmp_path, "rocky 9", "--renderer", "networkd",
+                      doc=document(bonds=("bond0", "bond1", "bond0", "bond1")), nic_count=4)
+    assert code == 0
+    sections = parse_unit((root / NM_CONF).read_text())
+    # += appends to the distribution's own list (Ubuntu's unmanages most devices)
+    assert values(sections, "keyfile", "unmanaged-devices+") == [
+        "mac:" + ";mac:".join(MACS) + ";interface-name:bond0;interface-name:bond1;"]
+
+
+def test_no_networkmanager_no_conf_file(tmp_path):
+    code, root = _run(tmp_path, "rocky 9", "--renderer", "networkd")
+    assert code == 0
+    assert not (root / "etc/NetworkManager").exists()

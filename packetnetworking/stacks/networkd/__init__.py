@@ -1,2 +1,3 @@
 """The systemd-networkd stack, shared by every family that runs systemd-networkd."""
-from packetnetworking.stacks.networkd.builder import BUILDERS, NetworkdBuilder  # noqa: F401
+from packetnetworking.stacks.networkd.builder import (  # noqa: F401
+    BUILDERS, NetworkdBuilder, NetworkManagerUnmanagedBuilder)
