@@ -66,6 +66,7 @@ def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts,
     builder = Builder(meta, found, os_option, resolvers, options={"renderer": renderer})
     builder.initialize()
     result = builder.run(rootfs, dry_run=dry_run)
+    _release_warnings()  # the run succeeded: the warnings it held back are shown now
     if dry_run and not quiet:
         for change in result.changes:
             click.echo(f"{change.action:9} {change.path}")
@@ -99,9 +100,38 @@ def _setup_logging(verbose, quiet):
         level = logging.CRITICAL + 1
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    global _held
+    _held = _HeldWarnings(handler) if verbose == 0 and not quiet else None
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_held or handler]
     root.setLevel(level)
+
+
+class _HeldWarnings(logging.Handler):
+    """At the default verbosity warnings wait for the end of the run: shown when it
+    succeeds, dropped when it fails, so that a failure prints exactly one line (its
+    message says what to fix; -v shows every warning as it happens)."""
+
+    def __init__(self, target):
+        super().__init__(logging.WARNING)
+        self.target = target
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+    def show(self):  # not "release": logging.Handler.release() unlocks the handler
+        records, self.records = self.records, []
+        for record in records:
+            self.target.handle(record)
+
+
+_held = None
+
+
+def _release_warnings():
+    if _held is not None:
+        _held.show()
 
 
 def _flags(argv):
@@ -148,6 +178,7 @@ def main(argv=None):
         detail = " ".join(str(exc).split())
         _fail(f"internal error: {type(exc).__name__}: {detail}; please report it with -vv output",
               errors.EXIT_INTERNAL, quiet, verbose)
+    _release_warnings()
     sys.exit(code)
 
 

@@ -337,3 +337,17 @@ def test_no_metadata_source(ws):
     del args[i:i + 2]
     result = ws.run(args + ["--metadata-url", ""])
     ws.assert_failed(result, 10)
+
+
+def test_warnings_before_a_failure_do_not_add_lines(ws):
+    """An interface matching no NIC is a warning; when the run then fails, the failure
+    is still the only line (the warning shows with -v, or when the run succeeds)."""
+    doc = edit(s(f"{IFACE}[1].mac", "02:00:00:00:00:99"),
+               *[s(f"{ADDR}[{i}].enabled", False) for i in range(3)])
+    result = ws.run(ws.args(doc), subprocess=True)
+    ws.assert_failed(result, 40)
+    verbose = ws.run(ws.args(doc, extra=["-v"]))
+    assert "matches no NIC" in verbose.stderr and verbose.code == 40
+    ok = ws.run(ws.args(edit(s(f"{IFACE}[1].mac", "02:00:00:00:00:99"))))
+    ws.assert_succeeded(ok)
+    assert ok.stderr.startswith("WARNING: metadata interface eth1")
