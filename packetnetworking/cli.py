@@ -79,12 +79,8 @@ def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts,
 def _read_nics_file(path):
     from packetnetworking.nics import MAX_CAPTURE_BYTES
 
-    limit = MAX_CAPTURE_BYTES + 1  # one byte more is enough to refuse it (and /dev/zero ends)
-    try:
-        if path == "-":
-            return sys.stdin.buffer.read(limit)
-        with open(path, "rb") as f:
-            return f.read(limit)
+    try:  # one byte more than the limit is enough to refuse it
+        return source.read_limited(path, MAX_CAPTURE_BYTES + 1)
     except OSError as err:
         raise errors.NICError(f"cannot read NIC file {path}: {err.strerror}",
                               "check the --nics-file path") from None

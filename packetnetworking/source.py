@@ -12,6 +12,7 @@ resolve: a DNS lookup cannot be interrupted).
 import contextlib
 import ipaddress
 import logging
+import os
 import random
 import threading
 import time
@@ -42,18 +43,28 @@ def load(path=None, url=None, max_attempts=10, stdin=None):
 
 
 def read_file(path, stdin=None):
-    limit = metadata.MAX_DOCUMENT_BYTES
     try:
-        if path == "-":
-            import sys
-            data = (stdin or sys.stdin.buffer).read(limit + 1)
-        else:
-            with open(path, "rb") as f:
-                data = f.read(limit + 1)
+        return read_limited(path, metadata.MAX_DOCUMENT_BYTES + 1, stdin)
     except OSError as err:
         raise MetadataError(f"cannot read metadata file {path}: {err.strerror}",
                             "check the -M path") from None
-    return data
+
+
+def read_limited(path, limit, stdin=None):
+    """At most ``limit`` bytes of ``path`` (``-``: stdin), so /dev/zero ends. Opening
+    never waits: a FIFO nobody writes to reads as empty instead of hanging the run."""
+    if path == "-":
+        import sys
+        return (stdin or sys.stdin.buffer).read(limit)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        os.set_blocking(fd, True)  # a pipe with a writer (-M <(...)) is then read normally
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
+        return f.read(limit)
 
 
 #: Indirection so tests can record the waits instead of sleeping.

@@ -351,3 +351,36 @@ def test_warnings_before_a_failure_do_not_add_lines(ws):
     ok = ws.run(ws.args(edit(s(f"{IFACE}[1].mac", "02:00:00:00:00:99"))))
     ws.assert_succeeded(ok)
     assert ok.stderr.startswith("WARNING: metadata interface eth1")
+
+
+@pytest.mark.parametrize("which", ["-M", "--nics-file"])
+def test_fifo_input_without_writer_does_not_hang(ws, which):
+    import os
+    fifo = ws.inputs / "fifo"
+    os.mkfifo(fifo)
+    args = ws.args()
+    args[args.index(which) + 1] = str(fifo)
+    result = ws.run(args, subprocess=True, timeout=60)
+    ws.assert_failed(result, 40 if which == "-M" else 50)
+
+
+def test_metadata_from_a_pipe_is_read(ws):
+    """-M /dev/fd/N (a shell's <(...)): a pipe with a writer is read whole."""
+    import os
+    import subprocess
+    import sys
+    from .harness import REPO
+    read_end, write_end = os.pipe()
+    args = ws.args()
+    args[args.index("-M") + 1] = f"/dev/fd/{read_end}"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "packetnetworking", *args],
+                            pass_fds=(read_end,), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    os.close(read_end)
+    import time
+    time.sleep(0.3)  # the reader is waiting for data, not for a writer
+    os.write(write_end, json.dumps(metadata()).encode())
+    os.close(write_end)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
