@@ -308,14 +308,24 @@ def _unscoped(ip):
 
 def _parse_prefix(f, where, family):
     bits = 32 if family == 4 else 128
+    # A host address on a /0 is no address (netplan refuses it outright): 1 is the minimum.
     cidr = f.get("cidr", int, required=False)
     if cidr is not None:
-        if not 0 <= cidr <= bits:
-            raise MetadataError(f"{where}.cidr: {cidr} is not a prefix length from 0 to {bits}")
+        if not 1 <= cidr <= bits:
+            raise MetadataError(f"{where}.cidr: {cidr} is not a prefix length from 1 to {bits}")
         return cidr
     netmask = f.get("netmask", str, required=False)
     if netmask is None:
         raise MetadataError(f"{where}: missing both cidr and netmask")
+    prefix = _netmask_prefix(netmask, family)
+    if not prefix:
+        raise MetadataError(f"{where}.netmask: {_short(netmask)!r} is not an IPv{family} netmask "
+                            f"of prefix length 1 to {bits}")
+    return prefix
+
+
+def _netmask_prefix(netmask, family):
+    """The prefix length of a netmask (dotted, length, or IPv6 mask address), or None."""
     try:
         return ipaddress.ip_network(f"0.0.0.0/{netmask.strip()}" if family == 4
                                     else f"::/{netmask.strip()}").prefixlen
@@ -328,7 +338,7 @@ def _parse_prefix(f, where, family):
             return ones
     except ValueError:
         pass
-    raise MetadataError(f"{where}.netmask: {_short(netmask)!r} is not an IPv{family} netmask")
+    return None
 
 
 def _parse_bonding(net):

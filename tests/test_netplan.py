@@ -13,7 +13,7 @@ from packetnetworking.errors import UnsupportedOS
 from packetnetworking.nics import NIC
 from packetnetworking.stacks import shared_stacks
 from packetnetworking.stacks.netplan import CloudInitNetworkOffBuilder, NetplanBuilder
-from stack_cases import (CASES, MACS, NAMES, RESOLVERS, document, parse_unit,
+from stack_cases import (CASES, MACS, NAMES, PUBLIC4, RESOLVERS, document, parse_unit,
                          render_stack, require_tool, routes, run_cli, values)
 
 NETPLAN_FILE = "etc/netplan/50-packet.yaml"
@@ -325,4 +325,22 @@ def test_families_without_netplan_refuse_it(tmp_path, os_name):
     root = tmp_path / "root"
     root.mkdir()
     assert _run(tmp_path, root, os_name, "--renderer", "netplan") == 20
+    assert not any(root.iterdir())
+
+
+@pytest.mark.parametrize("field,value", [("cidr", 0), ("netmask", "0.0.0.0")])
+def test_a_zero_prefix_address_is_bad_metadata_not_a_file_netplan_refuses(tmp_path, field, value):
+    doc = document(addresses=[PUBLIC4])
+    address = doc["network"]["addresses"][0]
+    address.pop("cidr"), address.pop("netmask")
+    address[field] = value
+    meta = tmp_path / "metadata.json"
+    meta.write_text(json.dumps(doc))
+    nics = tmp_path / "nics.json"
+    nics.write_text(json.dumps([{"name": NAMES[i], "mac": MACS[i]} for i in range(2)]))
+    root = tmp_path / "root"
+    root.mkdir()
+    code, stderr = run_cli(["-M", meta, "--nics-file", nics, "-o", "ubuntu 24.04", "-t", root,
+                            "--renderer", "netplan", "--resolvers", RESOLVERS[0]])
+    assert code == 40 and f"network.addresses[0].{field}" in stderr, stderr
     assert not any(root.iterdir())
