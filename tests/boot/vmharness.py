@@ -19,8 +19,11 @@ This module has no pytest dependency.  Typical use::
     result["report"]["addr"]   # output of ``ip -j addr`` in the guest
 
 NIC naming: NIC number ``i`` (0-based, in the order of ``macs``) is attached at
-PCI slot ``0x10 + i`` of bus 0, so systemd/udev predictable naming calls it
-``enp0s<16 + i>`` in the guest: see :func:`guest_nic_name`.
+PCI slot ``0x10 + i`` of a q35 machine's bus 0, so systemd/udev predictable
+naming calls it ``enp0s<16 + i>`` in the guest: see :func:`guest_nic_name`.
+
+Several cases at once: describe each as a :class:`Case` and call
+:func:`run_cases` (``PN_BOOT_PARALLEL`` VMs at a time, default 2).
 
 Host requirements: root privileges (debootstrap, ``cp -a`` preserving owners,
 ``chroot``), ``qemu-system-x86_64``, ``debootstrap``, ``mke2fs`` and ``debugfs``
@@ -260,7 +263,7 @@ def main():
         report["failed_units"] = run(
             "systemctl", "--failed", "--plain", "--no-legend", "--no-pager").splitlines()
         report["journal"] = run(
-            "journalctl", "-b", "--no-pager", "-o", "short-monotonic", "-n", "400")
+            "journalctl", "-b", "--no-pager", "-o", "short-monotonic", "-n", "1500")
         report["uptime_s"] = float((read("/proc/uptime") or "0").split()[0])
     except Exception:  # noqa: BLE001 - always write what we have
         report["error"] = traceback.format_exc()
@@ -1029,6 +1032,7 @@ def boot(
         "console=ttyS0,115200",
         "net.ifnames=1",
         "panic=-1",
+        "loglevel=5",  # kernel notices and worse on the console; all in the journal
         "mitigations=off",
         "systemd.show_status=1",
         "pn.nonce=" + nonce,
@@ -1060,7 +1064,11 @@ def boot(
     for i, mac in enumerate(macs):
         argv += [
             "-netdev", "user,id=n%d%s" % (i, ",restrict=on" if isolated else ""),
-            "-device", "virtio-net-pci,netdev=n%d,mac=%s,addr=0x%x" % (i, mac, 0x10 + i),
+            # speed/duplex: bonding (802.3ad) needs them to use a port, and
+            # logs "failed to get link speed/duplex" ten times a second without.
+            "-device",
+            "virtio-net-pci,netdev=n%d,mac=%s,addr=0x%x,speed=10000,duplex=full"
+            % (i, mac, 0x10 + i),
         ]
     what = "expected: %s" % expected if expected else ""
     if wait_list:
@@ -1282,12 +1290,29 @@ def parse_bonding(text: str) -> dict:
     return info
 
 
+_NETWORK_JOURNAL = re.compile(
+    r"ifup|ifdown|networking|NetworkManager|networkd|netplan|bond|dhclient|DHCP|dhcp|"
+    r"ADDRCONF|wait-online|pn-report|renamed from|Failed|failed|error|Error|warn"
+)
+
+
+def network_journal(report: Mapping, lines: int = 60) -> str:
+    """The guest journal's last ``lines`` lines about networking (from the report)."""
+    journal = (report.get("journal") or "").splitlines()
+    picked = [line for line in journal if _NETWORK_JOURNAL.search(line)]
+    return "\n".join(picked[-lines:])
+
+
 def describe(result: Mapping) -> str:
-    """Short context for assertion messages: settle status and console excerpt."""
+    """Context for assertion messages: settle status, failed units, network journal."""
     report = result.get("report", {})
-    return "settle=%s accel=%s seconds=%.0f\n%s" % (
-        report.get("settle"),
-        result.get("accel"),
-        result.get("seconds", 0),
-        console_excerpt(result["console_log"]) if result.get("console_log") else "",
-    )
+    parts = [
+        "accel=%s boot=%.0f s settle=%s"
+        % (result.get("accel"), result.get("seconds", 0), report.get("settle")),
+        "units=%s failed=%s" % (report.get("units"), report.get("failed_units")),
+        "--- guest journal, network lines ---",
+        network_journal(report),
+    ]
+    if result.get("console_log"):
+        parts.append("--- console log: %s" % result["console_log"])
+    return "\n".join(parts)
