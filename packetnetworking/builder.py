@@ -152,17 +152,23 @@ class DistroBuilder:
         return TargetRoot(self.rootfs)
 
     def available_stacks(self):
+        """``{stack name: [NetworkBuilder classes]}`` of every stack the family accepts."""
+        return {name: self.stack_builders(name) for name in self.available_stack_names()}
+
+    def available_stack_names(self):
+        """The stacks this build can write for the family, without importing the shared
+        ones (a run imports only the stack it writes)."""
         from packetnetworking import stacks as shared
-        found = {}
-        for name in self.accepted_stacks or tuple(self.native_stacks):
-            builders = self.native_stacks.get(name) or shared.shared_stacks().get(name)
-            if builders:
-                found[name] = list(builders)
-        return found
+        return [name for name in self.accepted_stacks or tuple(self.native_stacks)
+                if self.native_stacks.get(name) or name in shared.MODULES]
+
+    def stack_builders(self, name):
+        from packetnetworking import stacks as shared
+        return list(self.native_stacks.get(name) or shared.shared_stack(name))
 
     def choose_stack(self):
         """``(stack, reason)`` for this run; None when the family has no stacks."""
-        available = self.available_stacks()
+        available = self.available_stack_names()
         if not available:
             return None, "the family has a single way to write its files"
         renderer = self.options.get("renderer") or "auto"
@@ -187,7 +193,8 @@ class DistroBuilder:
         self.stack, self.stack_reason = self.choose_stack()
         if self.stack:
             log.info("stack: %s (%s)", self.stack, self.stack_reason)
-        return list(self.network_builders) + self.available_stacks().get(self.stack, [])
+        builders = self.stack_builders(self.stack) if self.stack else []
+        return list(self.network_builders) + builders
 
     def context(self):
         return {"stack": self.stack}

@@ -66,12 +66,60 @@ def test_a_run_from_files_imports_only_what_it_uses(tmp_path):
         assert module not in added, f"{module} imported by a run that does not need it"
     if not result["plugins_declared"]:
         assert "importlib.metadata" not in added
+    # an ifcfg run imports no shared stack (netplan, NetworkManager, networkd)
+    assert not [m for m in added if m.startswith("packetnetworking.stacks.")
+                and m != "packetnetworking.stacks.selection"]
 
 
 def test_lxml_is_imported_for_lshw_xml_only(tmp_path):
     added = set(_run_probe(tmp_path, EXAMPLES / "lshw.xml")["added"])
     assert "lxml.etree" in added
     assert "requests" not in added
+
+
+def test_a_run_imports_only_the_shared_stack_it_writes(tmp_path):
+    from packetnetworking import stacks
+    from packetnetworking.builder import DistroBuilder
+
+    for name in stacks.MODULES:
+        family = next(b for b in DistroBuilder.registry if name in b.accepted_stacks)
+        rootfs = tmp_path / name
+        rootfs.mkdir()
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        probe = textwrap.dedent(f"""\
+            import json, sys
+            from packetnetworking import metadata, nics
+            from packetnetworking.builder import Builder
+            meta = metadata.loads(open({str(EXAMPLES / "metadata.json")!r}, "rb").read())
+            found = nics.load_nics_file(open({str(EXAMPLES / "lshw.xml")!r}, "rb").read())
+            b = Builder(meta, found, "{family.distros[0]} 99", ["192.0.2.53"],
+                        {{"renderer": "{name}"}}).initialize()
+            tasks = b.build_tasks({str(rootfs)!r})
+            print(json.dumps(sorted(m for m in sys.modules
+                                    if m.startswith("packetnetworking.stacks."))))
+            """)
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                             env=env, cwd=str(tmp_path), timeout=120)
+        assert out.returncode == 0, out.stderr
+        imported = {m.split(".")[2] for m in json.loads(out.stdout.strip().splitlines()[-1])}
+        assert name in imported
+        if name != "networkmanager":  # the largest, needed by no other stack
+            assert "networkmanager" not in imported, (name, imported)
+        if name == "networkmanager":
+            assert not imported & {"netplan", "networkd"}, imported
+
+
+def test_available_stacks_still_lists_every_accepted_stack_with_its_builders():
+    from packetnetworking import stacks
+    from packetnetworking.builder import DistroBuilder
+
+    for family in DistroBuilder.registry:
+        builder = family.__new__(family)
+        available = builder.available_stacks()
+        assert list(available) == builder.available_stack_names()
+        for name, classes in available.items():
+            assert classes, (family.__name__, name)
+            assert classes == list(family.native_stacks.get(name) or stacks.shared_stacks()[name])
 
 
 # --- entry points: the pre-scan only ever skips importlib.metadata when it finds nothing ----

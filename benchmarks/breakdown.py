@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Where a standard run spends its time beyond the import floor, phase by phase.
+
+    python3 benchmarks/breakdown.py [--runs 15] [--python PYTHON]
+
+Each run is a fresh process that first imports the floor (click, jinja2,
+lxml.etree), then times, in order: logging; the core modules; the built-in
+families; the shared stacks; and the run itself through ``cli.main`` (argument
+parsing, metadata, lshw, model, hooks, stack detection, rendering, writing to a
+target that already holds the files). Dataclass creation is timed across all of
+it. Minimums and medians over the runs are printed (the minimum is the least
+disturbed by other load on the machine).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+CHILD = r"""
+import json, sys, time
+import click, jinja2, lxml.etree
+import dataclasses
+created = [0.0, 0]
+_process_class = dataclasses._process_class
+def _timed(*args, **kwargs):
+    start = time.perf_counter()
+    try:
+        return _process_class(*args, **kwargs)
+    finally:
+        created[0] += time.perf_counter() - start
+        created[1] += 1
+dataclasses._process_class = _timed
+marks = [time.perf_counter()]
+import logging
+marks.append(time.perf_counter())
+from packetnetworking import builder, cli, nics, target, templating, writer  # noqa: F401
+marks.append(time.perf_counter())
+import packetnetworking.distros  # noqa: F401
+marks.append(time.perf_counter())
+from packetnetworking import stacks
+stacks.shared_stacks()
+import packetnetworking.stacks.selection  # noqa: F401
+marks.append(time.perf_counter())
+try:
+    cli.main(sys.argv[1:])
+except SystemExit as exc:
+    assert not exc.code, exc.code
+marks.append(time.perf_counter())
+phases = [b - a for a, b in zip(marks, marks[1:])]
+print(json.dumps({"phases": phases, "dataclasses": created[0], "dataclass_count": created[1],
+                  "modules": sum(1 for m in sys.modules if m.startswith("packetnetworking"))}))
+"""
+
+PHASES = ["logging", "core modules (cli, source, metadata, model, builder, nics, writer, ...)",
+          "built-in families (all of them)", "shared stacks (all of them)",
+          "the run: arguments, inputs, model, detection, render, write"]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--python", default=sys.executable)
+    args = parser.parse_args(argv)
+    subprocess.run([args.python, "-m", "compileall", "-q", str(REPO / "packetnetworking")],
+                   check=True, stdout=subprocess.DEVNULL)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="pn-breakdown-") as rootfs:
+        cmd = [args.python, "-c", CHILD, "-M", str(REPO / "examples" / "metadata.json"),
+               "--nics-file", str(REPO / "examples" / "lshw.xml"), "-o", "centos 7",
+               "-t", rootfs, "-q"]
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        for _ in range(args.runs + 1):
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(REPO))
+            if out.returncode:
+                raise SystemExit(out.stderr)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    rows = rows[1:]  # the first run writes the files and the template cache
+    print(f"| phase (after the floor imports) | min ms | median ms |\n|---|---:|---:|")
+    for i, name in enumerate(PHASES):
+        values = [r["phases"][i] * 1000 for r in rows]
+        print(f"| {name} | {min(values):.1f} | {statistics.median(values):.1f} |")
+    totals = [sum(r["phases"]) * 1000 for r in rows]
+    print(f"| **total beyond the floor** | {min(totals):.1f} | {statistics.median(totals):.1f} |")
+    values = [r["dataclasses"] * 1000 for r in rows]
+    print(f"| of which: creating {rows[0]['dataclass_count']} dataclasses (all phases) "
+          f"| {min(values):.1f} | {statistics.median(values):.1f} |")
+    print(f"\n{rows[0]['modules']} packetnetworking modules imported; {len(rows)} runs.")
+
+
+if __name__ == "__main__":
+    main()
