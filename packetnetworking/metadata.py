@@ -277,7 +277,11 @@ def _parse_addresses(net):
         except ValueError:
             raise MetadataError(f"{where}.address: {_short(raw_ip)!r} is not an "
                                 f"IPv{family} address") from None
+        if ip.is_unspecified or ip.is_multicast:  # parsers refuse them on an interface
+            raise MetadataError(f"{where}.address: {ip} is not a host address")
         prefix = _parse_prefix(f, where, family)
+        if prefix == 0:  # netplan refuses it, and the "network" would be everything
+            raise MetadataError(f"{where}: /0 is not a usable prefix for {ip}")
         # from the parsed value: formatting and re-parsing text costs ~10x more (IPv6)
         iface = (ipaddress.IPv4Interface if family == 4 else ipaddress.IPv6Interface)(
             (int(ip), prefix))
