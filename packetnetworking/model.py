@@ -313,6 +313,11 @@ def build_model(metadata, nics, os_info, resolvers=()):
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
         raise NICError(f"two matched NICs are both named {dup}", "check the NIC list")
+    if metadata.link_aggregation in ("bonded", "mlag_ha"):  # one file/key would hold both
+        clash = sorted({i.bond or "bond0" for i in interfaces} & set(names))
+        if clash:
+            raise NICError(f"the NIC named {clash[0]} has the name of a bond of the metadata",
+                           "check the NIC list")
     addresses = [a for a in metadata.addresses if a.enabled and a.management]
     model = NetworkModel(
         hostname=metadata.hostname, plan=metadata.plan, os=os_info,

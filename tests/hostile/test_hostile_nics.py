@@ -84,6 +84,8 @@ CAPTURES = [
     ("name-equals", lshw([node(name="enp1s0=f0")]), 50),
     ("name-too-long", lshw([node(name="e" * 16)]), 50),
     ("name-colon", lshw([node(name="enp1s0f0:1")]), 50),
+    ("name-of-the-bond", lshw(two(name="bond0")), 50),
+    ("json-name-of-the-bond", json.dumps(nic_list(names=("enp1s0f0", "bond0"))).encode(), 50),
     # JSON forms
     ("json-truncated", json.dumps(nic_list())[:-3].encode(), 50),
     ("json-empty-list", b"[]", 50),
