@@ -39,9 +39,16 @@ def normalize_mac(value):
     return None
 
 
+#: Names that are not free for a NIC or a bond: the loopback (ifupdown would bond
+#: "iface lo"), the sysctl directories net.ipv*.conf.{all,default} and the bonding
+#: driver's /sys/class/net/bonding_masters.
+RESERVED_IFNAMES = frozenset({"lo", "all", "default", "bonding_masters"})
+
+
 def check_ifname(value):
     """True when ``value`` is safe as a Linux interface name in every format."""
-    return isinstance(value, str) and bool(_IFNAME.fullmatch(value)) and ".." not in value
+    return (isinstance(value, str) and bool(_IFNAME.fullmatch(value)) and ".." not in value
+            and value not in RESERVED_IFNAMES)
 
 
 def check_hostname(value):

@@ -212,7 +212,8 @@ HOSTILE_IFNAMES = [
     "", " ", "eth/0", "/", "..", "../eth0", "eth0/..", "eth 0", "eth0 ", " eth0", "eth'0",
     'eth"0', "eth`0`", "eth\n0", "eth0\n", "\neth0", "eth0\r", "eth\t0", "eth=0", "eth0=x",
     "eth:0", "eth#0", "eth0;reboot", "$(x)", "eth\\0", "eth\0", "e" * 16, "e" * 300,
-    "-eth0", ".eth0", "e..0", "\u00e9th0", "eth0\u2028", "*", "?",
+    "-eth0", ".eth0", "e..0", "\u00e9th0", "eth0\u2028", "*", "?", "lo", "all", "default",
+    "bonding_masters",
 ]
 
 

@@ -85,6 +85,7 @@ CAPTURES = [
     ("name-too-long", lshw([node(name="e" * 16)]), 50),
     ("name-colon", lshw([node(name="enp1s0f0:1")]), 50),
     ("name-of-the-bond", lshw(two(name="bond0")), 50),
+    ("name-lo", json.dumps(nic_list(names=("lo", "enp1s0f1"))).encode(), 50),
     ("json-name-of-the-bond", json.dumps(nic_list(names=("enp1s0f0", "bond0"))).encode(), 50),
     # JSON forms
     ("json-truncated", json.dumps(nic_list())[:-3].encode(), 50),
