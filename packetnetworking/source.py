@@ -96,8 +96,7 @@ def fetch(url, max_attempts=10, sleep=None):
             body, status, retry_after = _attempt(requests, url)
             if status == 200:
                 if attempt > 1:
-                    log.warning("metadata fetched at attempt %d/%d (earlier: %s)",
-                                attempt, max_attempts, last)
+                    log.info("metadata fetched at attempt %d/%d", attempt, max_attempts)
                 return body
             if status not in RETRY_STATUSES:
                 raise MetadataUnreachable(f"metadata service answered HTTP {status} for {url}")
@@ -116,9 +115,11 @@ def fetch(url, max_attempts=10, sleep=None):
         delay = backoff_delay(attempt)
         if retry_after is not None:
             delay = min(BACKOFF_CAP, max(delay, retry_after))
-        # INFO, not WARNING: a failed run prints exactly one line (-v shows each retry)
-        log.info("metadata attempt %d/%d failed (%s); retrying in %.1fs",
-                 attempt, max_attempts, last, delay)
+        # WARNING with the reason. At the default verbosity the CLI holds warnings until
+        # the run ends (shown on success, dropped on failure, whose one line names the
+        # last reason); -v shows each retry as it happens.
+        log.warning("metadata attempt %d/%d failed (%s); retrying in %.1fs",
+                    attempt, max_attempts, last, delay)
         sleep(delay)
     raise MetadataUnreachable(f"metadata service unreachable after {max_attempts} attempts: {last}")
 
