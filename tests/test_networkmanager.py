@@ -359,14 +359,15 @@ def test_two_connections_with_one_name_are_refused():
 # through the CLI and the families
 # --------------------------------------------------------------------------
 
-def _cli(tmp_path, doc, os_option, root, renderer="networkmanager", names=None):
+def _cli(tmp_path, doc, os_option, root, renderer="networkmanager", names=None,
+         subprocess=False):
     meta = write_metadata(tmp_path / "metadata.json", doc)
     nics = write_nics(tmp_path / "nics.json", nics_from_metadata(doc, names=names))
     args = ["-M", meta, "--nics-file", nics, "-o", os_option, "-t", root,
             "--resolvers", "147.75.207.207,2001:4860:4860::8888"]
     if renderer:
         args += ["--renderer", renderer]
-    return run_cli(args)
+    return run_cli(args, subprocess=subprocess)
 
 
 def _fake_root(root):
@@ -446,8 +447,8 @@ def test_real_samples_through_the_cli(samples, libnm, tmp_path, rootfs):
 BOOT_MACS = ["52:54:00:5a:00:10", "52:54:00:5a:00:11", "52:54:00:5a:00:12", "52:54:00:5a:00:13"]
 
 
-def _boot_doc(bonds, addresses, dhcp=()):
-    doc = sc.document(bonds=bonds, addresses=addresses, dhcp=dhcp)
+def _boot_doc(bonds, addresses, dhcp=(), link="bonded", mode=4):
+    doc = sc.document(bonds=bonds, addresses=addresses, dhcp=dhcp, link=link, mode=mode)
     for iface, mac in zip(doc["network"]["interfaces"], BOOT_MACS):
         iface["mac"] = mac
     doc["network"]["bonding"]["mac"] = BOOT_MACS[0]
@@ -476,23 +477,35 @@ def test_keyfiles_boot_on_debian_12(vm, tmp_path):
                       ["198.51.100.23", "2001:db8:10:2a00::3", "10.66.4.5"]),
         "nm-two-bonds-private": (_boot_doc(("bond0", "bond1", "bond0", "bond1"), [sc.PRIVATE4]),
                                  ["10.66.4.5"]),
+        "nm-individual": (_boot_doc((None, None), [sc.PUBLIC4, sc.PUBLIC6, sc.PRIVATE4],
+                                    link="individual"),
+                          ["198.51.100.23", "2001:db8:10:2a00::3", "10.66.4.5"]),
+        # QEMU's user network answers DHCP with 10.0.2.15/24 (no router option: the
+        # harness restricts it). Mode 1: with 802.3ad and no LACP partner the virtio
+        # ports pass no traffic, so a lease never comes (a static bond does come up).
+        "nm-dhcp-bonded": (_boot_doc(("bond0", "bond0"), [], dhcp=(0, 1), mode=1),
+                           ["10.0.2.15"]),
     }
 
-    def populate(doc):
+    def populate(name, doc):
         def run(root):
+            inputs = tmp_path / "inputs" / name  # cases run in parallel threads
+            inputs.mkdir(parents=True)
             names = [harness.guest_nic_name(i) for i in range(len(doc["network"]["interfaces"]))]
-            code, out, err = _cli(tmp_path, doc, "debian 12", root, names=names)
+            code, out, err = _cli(inputs, doc, "debian 12", root, names=names,
+                                  subprocess=True)  # in-process runs share sys.stdout
             assert code == 0, err
         return run
 
     results = harness.run_cases(base, tmp_path / "vm", [
         harness.Case(name=name, stack="networkmanager",
                      macs=BOOT_MACS[:len(doc["network"]["interfaces"])],
-                     populate=populate(doc), wait_for=wait, expected=f"keyfiles for {name}")
+                     populate=populate(name, doc), wait_for=wait, expected=f"keyfiles for {name}")
         for name, (doc, wait) in cases.items()])
     for name, result in results.items():
         if isinstance(result, BaseException):
             raise result
+        print(name, result["accel"], {k: round(v) for k, v in result["timings"].items()})
     nic = harness.guest_nic_name
 
     report = results["nm-bonded"]["report"]
@@ -510,6 +523,8 @@ def test_keyfiles_boot_on_debian_12(vm, tmp_path):
     assert bond["slave_macs"] == {nic(0): BOOT_MACS[0], nic(1): BOOT_MACS[1]}
     assert harness.link(report, "bond0")["address"] == BOOT_MACS[0]
     assert "nameserver 147.75.207.207" in report["resolv_conf"]
+    # ports stay in the bond (autoconnect-slaves once made them leave it in a loop)
+    assert "was detached" not in report["journal"], context
     assert report["units"]["NetworkManager.service"] == "active"
 
     report = results["nm-two-bonds-private"]["report"]
@@ -523,3 +538,22 @@ def test_keyfiles_boot_on_debian_12(vm, tmp_path):
     assert sorted(harness.parse_bonding(report["bonding"]["bond0"])["slaves"]) == [nic(0), nic(2)]
     assert sorted(harness.parse_bonding(report["bonding"]["bond1"])["slaves"]) == [nic(1), nic(3)]
     assert harness.link(report, "bond1")["address"] == BOOT_MACS[1]
+
+    report = results["nm-individual"]["report"]
+    context = harness.describe(results["nm-individual"])
+    assert harness.addresses(report, nic(0)) == {"198.51.100.23/31", "2001:db8:10:2a00::3/127",
+                                                 "10.66.4.5/31"}, context
+    assert harness.find_route(report, "default")["dev"] == nic(0), context
+    assert harness.find_route(report, "default", 6)["gateway"] == "2001:db8:10:2a00::2"
+    assert harness.find_route(report, "10.0.0.0/8")["gateway"] == "10.66.4.4", context
+    assert harness.addresses(report, nic(1)) == set(), context
+    assert "UP" in harness.link(report, nic(1))["flags"], context
+    assert report["bonding"] == {}, context
+
+    report = results["nm-dhcp-bonded"]["report"]
+    context = harness.describe(results["nm-dhcp-bonded"])
+    assert "10.0.2.15/24" in harness.addresses(report, "bond0"), context
+    bond = harness.parse_bonding(report["bonding"]["bond0"])
+    assert bond["mode"].startswith("fault-tolerance (active-backup)"), context
+    assert sorted(bond["slaves"]) == [nic(0), nic(1)], context
+    assert harness.link(report, "bond0")["address"] == BOOT_MACS[0]
