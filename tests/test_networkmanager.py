@@ -332,8 +332,8 @@ def test_registered_as_the_shared_networkmanager_stack():
 # hostile values never reach a keyfile
 # --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", ["bond0\n[ipv4]", "a b", "a;b", "a,b", "a=b", "[x]", "a\\n",
-                                   "#x", "", "a\rb", "é"])
+@pytest.mark.parametrize("value", ["bond0\n[ipv4]", "bond0\n", "a b", "a;b", "a,b", "a=b",
+                                   "[x]", "a\\n", "#x", "", "a\rb", "é"])
 def test_keyfile_value_refuses_anything_that_could_add_a_line_key_or_item(value):
     with pytest.raises(MetadataError):
         nm.keyfile_value(value, "test")

@@ -51,7 +51,7 @@ UUID_NAMESPACE = uuid.UUID("5d6f3b0e-8f2a-4c61-9a47-3e1b2c7d9f10")
 # Everything a keyfile value may hold: names, IPs, prefixes, MACs, bond options.
 # No whitespace, ``,`` (address/route fields), ``;`` (list items), ``\\``
 # (escapes), ``#``, ``[`` or ``=``: no value can add a line, a key or an item.
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:/+-]+$")
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9_.:/+-]+")
 
 
 def connection_uuid(conn_id):
@@ -61,7 +61,7 @@ def connection_uuid(conn_id):
 def keyfile_value(value, what):
     """``value`` as text, refused (bad input) if it could break a keyfile line."""
     text = str(value)
-    if not _SAFE_VALUE.match(text):
+    if not _SAFE_VALUE.fullmatch(text):
         raise MetadataError(f"{what}: {text!r} cannot be written into a NetworkManager "
                             "keyfile", "check the metadata")
     return text
