@@ -31,6 +31,19 @@ class TargetRoot:
         except OSError:
             return None
 
+    def resolved(self, relpath):
+        """Where ``relpath`` leads inside the root (symlinks followed), relative to it;
+        None when there is no root or the path cannot be resolved inside it."""
+        from packetnetworking.writer import resolve
+
+        if self.root is None:
+            return None
+        try:
+            path, _ = resolve(self.root, relpath)
+        except TargetError:
+            return None
+        return os.path.relpath(path, self.root)
+
     def exists(self, relpath):
         return self._stat(relpath) is not None
 

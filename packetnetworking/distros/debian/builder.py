@@ -7,7 +7,6 @@ nameservers in ``etc/resolv.conf`` or, where that is systemd-resolved's stub,
 ``etc/systemd/resolved.conf``. What differs per release is in ``releases.py``.
 """
 import logging
-import os
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
@@ -33,17 +32,9 @@ def _resolved_stub(distro_builder):
     Writing through that link would land in run/, a tmpfs at boot: the servers
     would vanish. Resolved inside the target root, as the writer does.
     """
-    from packetnetworking.errors import TargetError
-    from packetnetworking.writer import resolve
-
-    root = getattr(getattr(distro_builder, "target", None), "root", None)
-    if root is None:
-        return False
-    try:
-        path, _ = resolve(root, "etc/resolv.conf")
-    except TargetError:
-        return False
-    return os.path.relpath(path, root).startswith("run/systemd/resolve/")
+    target = getattr(distro_builder, "target", None)
+    resolved = target.resolved("etc/resolv.conf") if target is not None else None
+    return bool(resolved) and resolved.startswith("run/systemd/resolve/")
 
 
 class DebianHostFilesBuilder(HostFilesBuilder):

@@ -6,11 +6,9 @@ routes in ``ifroute-<device>`` and ``routes`` (wicked's ifcfg(5), ifcfg-bonding(
 ifroute(5)). Values are single-quoted, as YaST writes them.
 """
 import logging
-import os
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
-from packetnetworking.errors import TargetError
 
 log = logging.getLogger(__name__)
 
@@ -117,16 +115,8 @@ class NetconfigDNSBuilder(NetworkBuilder):
 def resolv_conf_in_run(distro_builder):
     """True when the target's etc/resolv.conf leads into run/ (Leap links it to
     /run/netconfig/resolv.conf): run/ is a tmpfs at boot, a file written there is lost."""
-    from packetnetworking.writer import resolve
-
-    root = distro_builder.target.root
-    if root is None:
-        return False
-    try:
-        path, _ = resolve(root, "etc/resolv.conf")
-    except TargetError:
-        return False
-    return os.path.relpath(path, root).startswith(("run/", "var/run/"))
+    resolved = distro_builder.target.resolved("etc/resolv.conf")
+    return bool(resolved) and resolved.startswith(("run/", "var/run/"))
 
 
 class SuseHostFilesBuilder(HostFilesBuilder):
