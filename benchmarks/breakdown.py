@@ -54,8 +54,9 @@ print(json.dumps({"phases": phases, "dataclasses": created[0], "dataclass_count"
 """
 
 PHASES = ["logging", "core modules (cli, source, metadata, model, builder, nics, writer, ...)",
-          "built-in families (a run imports all of them to find the one serving its distro)",
-          "the run: arguments, inputs, model, stack detection, render, write"]
+          "packetnetworking.distros (the family table; no family yet)",
+          "the run: arguments, inputs, model, the one family it needs, stack detection, "
+          "render, write"]
 
 
 def main(argv=None):

@@ -129,10 +129,22 @@ class DistroBuilder:
     native_stacks = {}
     accepted_stacks = ()
     registry = []
+    _builtin_slot = None  # set by packetnetworking.distros when it is imported
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        DistroBuilder.registry.append(cls)
+        registry = DistroBuilder.registry
+        if cls.__module__.startswith("packetnetworking.distros.") and \
+                DistroBuilder._builtin_slot is not None:
+            # Built-in families are imported on demand; they take the place in the
+            # registry they had when all of them were imported with the package (after
+            # what was defined before it, before plugins and later definitions).
+            builtins = [i for i, b in enumerate(registry)
+                        if b.__module__.startswith("packetnetworking.distros.")]
+            at = builtins[-1] + 1 if builtins else min(DistroBuilder._builtin_slot, len(registry))
+            registry.insert(at, cls)
+        else:
+            registry.append(cls)
 
     def __init__(self, network, rootfs=None, options=None):
         self.network = network
@@ -211,30 +223,41 @@ class DistroBuilder:
 
     @classmethod
     def find(cls, distro):
-        _load_distros()
+        """The last registered builder serving ``distro``, else the last catch-all;
+        built-in families rank below plugins and later definitions."""
+        builtin = _load_plugins()
+        builtin.load_family(distro)  # only the family that can serve this distro
         for builder in reversed(cls.registry):
             if distro in builder.distros:
                 return builder
+        builtin.load_family("*")
         for builder in reversed(cls.registry):
             if "*" in builder.distros:
                 return builder
+        _load_distros()  # every family, to list them all
         names = sorted({d for b in cls.registry for d in b.distros if d != "*"})
         raise UnsupportedOS(f"no builder for distro {distro!r}; supported: {', '.join(names)}",
                             "pass -o 'DISTRO VERSION' with one of them")
 
 
-_LOADED = False
+_PLUGINS_LOADED = False
+
+
+def _load_plugins():
+    """Import the ``packetnetworking.distros`` package (not its families: ``find``
+    imports the one it needs) and the entry points of that group; returns the package."""
+    global _PLUGINS_LOADED
+    import packetnetworking.distros as builtin
+    if not _PLUGINS_LOADED:
+        _PLUGINS_LOADED = True
+        for entry in hooks.entry_points("packetnetworking.distros"):
+            entry.load()
+    return builtin
 
 
 def _load_distros():
-    """Import the built-in families and the ``packetnetworking.distros`` entry points."""
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    import packetnetworking.distros  # noqa: F401  (registers the built-in families)
-    for entry in hooks.entry_points("packetnetworking.distros"):
-        entry.load()
+    """Import every built-in family and the ``packetnetworking.distros`` entry points."""
+    _load_plugins().load_all()
 
 
 class Builder:

@@ -1,10 +1,41 @@
-"""Built-in distro families: importing this module registers their DistroBuilders.
+"""Built-in distro families.
 
 A family is a folder: ``builder.py`` (DistroBuilder + NetworkBuilders) and
 ``templates/*.j2`` (one template per output file).
+
+A run imports only the family that serves its distro: ``FAMILIES`` maps each
+built-in family (a subpackage of this one) to the distro names it serves, and
+``DistroBuilder.find`` imports the one it needs (every family only on the
+"no builder" error path, to list them all). A test checks the table against
+each family's ``distros``. A family imported here directly is registered as
+soon as this package is imported, which also works (at the cost of its import
+time on every run).
 """
-from packetnetworking.distros import redhat  # noqa: F401
-from packetnetworking.distros import suse  # noqa: F401
-from packetnetworking.distros import debian  # noqa: F401
-from packetnetworking.distros import alpine  # noqa: F401
-from packetnetworking.distros import flatcar  # noqa: F401
+import importlib
+
+from packetnetworking.builder import DistroBuilder
+
+FAMILIES = {
+    "redhat": ("centos", "rhel", "redhatenterprise", "redhatenterpriseserver", "scientific",
+               "rocky", "almalinux", "fedora"),
+    "suse": ("opensuse", "opensuseproject", "suse", "suselinux", "sles"),
+    "debian": ("debian", "ubuntu"),
+    "alpine": ("alpine",),
+    "flatcar": ("flatcar",),
+}
+
+# Built-in families register at this place of DistroBuilder.registry whenever they are
+# imported: where importing every family here used to put them.
+DistroBuilder._builtin_slot = len(DistroBuilder.registry)
+
+
+def load_family(distro):
+    """Import the built-in families serving ``distro`` (``"*"``: the catch-alls)."""
+    for family, names in FAMILIES.items():
+        if distro in names:
+            importlib.import_module(f"{__name__}.{family}")
+
+
+def load_all():
+    for family in FAMILIES:
+        importlib.import_module(f"{__name__}.{family}")
