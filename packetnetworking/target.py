@@ -15,34 +15,32 @@ class TargetRoot:
         self.rootfs = rootfs
         self.root = os.path.realpath(rootfs) if rootfs and os.path.isdir(rootfs) else None
 
-    def _stat(self, relpath):
+    def _host_path(self, relpath):
+        """``(host path, directories missing on the way)`` for ``relpath``, resolved
+        inside the root as the writer resolves it; None when that is not possible."""
         from packetnetworking.writer import resolve
 
         if self.root is None:
             return None
         try:
-            path, missing = resolve(self.root, relpath)
+            return resolve(self.root, relpath)
         except TargetError:
             return None
-        if missing:
+
+    def _stat(self, relpath):
+        found = self._host_path(relpath)
+        if found is None or found[1]:
             return None
         try:
-            return os.stat(path)
+            return os.stat(found[0])
         except OSError:
             return None
 
     def resolved(self, relpath):
         """Where ``relpath`` leads inside the root (symlinks followed), relative to it;
         None when there is no root or the path cannot be resolved inside it."""
-        from packetnetworking.writer import resolve
-
-        if self.root is None:
-            return None
-        try:
-            path, _ = resolve(self.root, relpath)
-        except TargetError:
-            return None
-        return os.path.relpath(path, self.root)
+        found = self._host_path(relpath)
+        return None if found is None else os.path.relpath(found[0], self.root)
 
     def exists(self, relpath):
         return self._stat(relpath) is not None
@@ -56,17 +54,13 @@ class TargetRoot:
 
     def read(self, relpath, limit=65536):
         """Text of a small file in the target, or None."""
-        from packetnetworking.writer import resolve
-
-        if self.root is None:
+        st = self._stat(relpath)
+        if st is None or not stat.S_ISREG(st.st_mode):
             return None
         try:
-            path, missing = resolve(self.root, relpath)
-            if missing or not stat.S_ISREG(os.stat(path).st_mode):
-                return None
-            with open(path, "rb") as f:
+            with open(self._host_path(relpath)[0], "rb") as f:
                 return f.read(limit).decode("utf-8", "replace")
-        except (TargetError, OSError):
+        except OSError:
             return None
 
     def is_empty(self):
