@@ -434,37 +434,36 @@ def _copy_backup(change, backup, link_error):
         return
     if old is None or not stat.S_ISREG(old.st_mode) or change.old is None:
         raise link_error  # a FIFO or device: nothing safe to copy, refuse the change
-    fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    _write_new_file(backup, change.old, stat.S_IMODE(old.st_mode), (old.st_uid, old.st_gid))
+
+
+def _write_new_file(path, data, mode, owner=None):
+    """Create ``path`` (it must not exist), write ``data`` with ``mode`` and ``owner``
+    (uid, gid), fsync it; on any failure remove it again."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         try:
-            os.fchmod(fd, stat.S_IMODE(old.st_mode))
-            os.fchown(fd, old.st_uid, old.st_gid)
-            view = memoryview(change.old)
+            os.fchmod(fd, mode)
+            if owner is not None:
+                os.fchown(fd, *owner)
+            view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)
     except BaseException:
-        os.unlink(backup)
+        os.unlink(path)
         raise
 
 
 def _replace(change, journal):
     tmp = _temp_name(change.target, "pn-new")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    old = change.old_stat
+    _write_new_file(tmp, change.new, change.mode,
+                    None if old is None else (old.st_uid, old.st_gid))
     undo_unlink = False
     try:
-        try:
-            os.fchmod(fd, change.mode)
-            if change.old_stat is not None:
-                os.fchown(fd, change.old_stat.st_uid, change.old_stat.st_gid)
-            view = memoryview(change.new)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         if change.old_stat is not None:
             backup = _backup(change, journal)
             journal.undo.append(lambda: os.rename(backup, change.target))
