@@ -207,6 +207,16 @@ class NetworkModel:
         """The device that carries the addresses: the primary bond, or the first NIC."""
         return self.primary_bond_name if self.bonded else self.primary_interface.name
 
+    def device_role(self, name, dhcp_requested=False):
+        """``static`` (carries the addresses), ``dhcp``, or ``none`` (up, no address).
+
+        With DHCP the device that would carry the addresses asks for a lease,
+        and so does any other device whose metadata interface says ``dhcp``.
+        """
+        if self.dhcp:
+            return "dhcp" if name == self.device or dhcp_requested else "none"
+        return "static" if name == self.device else "none"
+
     @property
     def device_mac(self):
         return self.primary_bond.mac if self.bonded else self.primary_interface.mac

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder, Task
-from packetnetworking.distros.common import HostFilesBuilder
+from packetnetworking.distros.common import HostFilesBuilder, pick_release
 from packetnetworking.stacks.selection import NETWORK_SCRIPTS, NETWORKMANAGER
 
 log = logging.getLogger(__name__)
@@ -68,14 +68,7 @@ def find_release(os_info, family="RedHat"):
     table = RELEASES[RELEASE_ALIASES.get(os_info.distro, os_info.distro)]
     if ANY_VERSION in table:
         return table[ANY_VERSION]
-    if os_info.major in table:
-        return table[os_info.major]
-    newest = list(table)[-1]
-    known = ", ".join(str(v) for v in table)
-    log.warning("%s %r has no %s rule (known: %s): using the rules for %s %s",
-                os_info.distro, os_info.version or "(no version)", family, known,
-                os_info.distro, newest)
-    return table[newest]
+    return pick_release(os_info, table, family)
 
 
 class IfcfgNetworkBuilder(NetworkBuilder):
@@ -83,17 +76,6 @@ class IfcfgNetworkBuilder(NetworkBuilder):
 
     def context(self):
         return {"scripts": SCRIPTS}
-
-    def device_role(self, name, dhcp_requested=False):
-        """``static`` (carries the addresses), ``dhcp``, or ``none`` (up, no address).
-
-        With DHCP the device that would carry the addresses asks for a lease,
-        and so does any other device whose metadata interface says ``dhcp``.
-        """
-        net = self.network
-        if net.dhcp:
-            return "dhcp" if name == net.device or dhcp_requested else "none"
-        return "static" if name == net.device else "none"
 
     def alias_fits(self):
         return len(f"{self.network.device}:0") <= MAX_LABEL
@@ -125,7 +107,7 @@ class IfcfgBondedBuilder(IfcfgNetworkBuilder):
         net = self.network
         self.tasks["etc/sysconfig/network"] = "network.j2"
         for bond in net.bonds:
-            role = self.device_role(bond.name, any(i.dhcp for i in bond.members))
+            role = self.network.device_role(bond.name, any(i.dhcp for i in bond.members))
             self.tasks[f"{SCRIPTS}/ifcfg-{bond.name}"] = self.template(
                 "ifcfg-bond.j2", bond=bond, role=role, alias_inline=not self.alias_fits())
             for iface in bond.members:
@@ -150,7 +132,7 @@ class IfcfgIndividualBuilder(IfcfgNetworkBuilder):
         net = self.network
         self.tasks["etc/sysconfig/network"] = "network.j2"
         for iface in net.physical_interfaces:
-            role = self.device_role(iface.name, iface.dhcp)
+            role = self.network.device_role(iface.name, iface.dhcp)
             role = "off" if role == "none" else role
             self.tasks[f"{SCRIPTS}/ifcfg-{iface.name}"] = self.template(
                 "ifcfg-nic.j2", iface=iface, role=role, alias_inline=not self.alias_fits())

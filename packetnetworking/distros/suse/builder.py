@@ -8,7 +8,7 @@ ifroute(5)). Values are single-quoted, as YaST writes them.
 import logging
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
-from packetnetworking.distros.common import HostFilesBuilder
+from packetnetworking.distros.common import HostFilesBuilder, pick_release
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +29,11 @@ RELEASES = {
 
 def find_release(os_info):
     """The major version whose rule applies; unknown versions get the newest, with a WARNING."""
-    known = RELEASES[os_info.distro]
-    if os_info.major in known:
-        return os_info.major
-    log.warning("%s %r has no SUSE rule (known: %s): using the rules for %s %s",
-                os_info.distro, os_info.version or "(no version)",
-                ", ".join(str(v) for v in known), os_info.distro, known[-1])
-    return known[-1]
+    return pick_release(os_info, {v: v for v in RELEASES[os_info.distro]}, "SUSE")
 
 
 class WickedNetworkBuilder(NetworkBuilder):
     """What the wicked builders share: device roles and the address/route files."""
-
-    def device_role(self, name, dhcp_requested=False):
-        """``static`` (carries the addresses), ``dhcp`` or ``none`` (up, no address);
-        same rule as the RedHat family."""
-        net = self.network
-        if net.dhcp:
-            return "dhcp" if name == net.device or dhcp_requested else "none"
-        return "static" if name == net.device else "none"
 
     def context(self):
         label = f"{self.network.device}:0"
@@ -72,7 +58,7 @@ class WickedBondedBuilder(WickedNetworkBuilder):
 
     def build_tasks(self):
         for bond in self.network.bonds:
-            role = self.device_role(bond.name, any(i.dhcp for i in bond.members))
+            role = self.network.device_role(bond.name, any(i.dhcp for i in bond.members))
             self.tasks[f"{SYSCONFIG}/ifcfg-{bond.name}"] = self.template(
                 "ifcfg-bond.j2", bond=bond, role=role)
             for iface in bond.members:
@@ -92,7 +78,7 @@ class WickedIndividualBuilder(WickedNetworkBuilder):
 
     def build_tasks(self):
         for iface in self.network.physical_interfaces:
-            role = self.device_role(iface.name, iface.dhcp)
+            role = self.network.device_role(iface.name, iface.dhcp)
             role = "off" if role == "none" else role
             self.tasks[f"{SYSCONFIG}/ifcfg-{iface.name}"] = self.template(
                 "ifcfg-nic.j2", iface=iface, role=role)
