@@ -5,18 +5,17 @@ template name | None (delete) | Task}``; a ``DistroBuilder`` lists the network
 builders of a family; the ``Builder`` picks the distro builder, renders every
 task (pure, no disk access) and hands the result to the writer.
 """
-import logging
 import sys
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import jinja2
 
-from packetnetworking import hooks, templating
+from packetnetworking import hooks, lazylog, templating
 from packetnetworking.errors import NothingToWrite, PacketNetworkingError, UnsupportedOS
 from packetnetworking.model import build_model, parse_os
 
-log = logging.getLogger(__name__)
+log = lazylog.get(__name__)
 
 WRITE, APPEND, DELETE = "write", "append", "delete"
 

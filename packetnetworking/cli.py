@@ -1,12 +1,11 @@
 """Command line: arguments, logging, exit codes. The only place that prints."""
-import logging
 import sys
 
 import click
 
-from packetnetworking import __version__, errors, source
+from packetnetworking import __version__, errors, lazylog, source
 
-log = logging.getLogger("packetnetworking")
+log = lazylog.get("packetnetworking")
 
 RENDERERS = ("auto", "eni", "ifcfg", "netplan", "networkmanager", "networkd")
 
@@ -87,39 +86,57 @@ def _read_nics_file(path):
 
 
 def _setup_logging(verbose, quiet):
-    level = logging.WARNING
+    """-q: nothing; default: warnings, held until the run ends; -v INFO, -vv DEBUG, live.
+
+    At the default verbosity and with -q, ``logging`` is imported only if a
+    message at the shown level (or third-party code) comes (packetnetworking.lazylog).
+    """
+    level = lazylog.WARNING
     if verbose == 1:
-        level = logging.INFO
+        level = lazylog.INFO
     elif verbose >= 2:
-        level = logging.DEBUG
+        level = lazylog.DEBUG
     if quiet:
-        level = logging.CRITICAL + 1
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        level = lazylog.CRITICAL + 1
+    hold = verbose == 0 and not quiet
+
+    def setup(logging):
+        global _held
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        _held = _held_warnings(logging, handler) if hold else None
+        root = logging.getLogger()
+        root.handlers[:] = [_held or handler]
+        root.setLevel(level)
+
     global _held
-    _held = _HeldWarnings(handler) if verbose == 0 and not quiet else None
-    root = logging.getLogger()
-    root.handlers[:] = [_held or handler]
-    root.setLevel(level)
+    _held = None
+    lazylog.drop_below(level, setup)
+    if verbose or "logging" in sys.modules:
+        # verbose runs log from the start; and a program that imported logging before
+        # calling main() may log through it directly: its messages must meet the handlers
+        lazylog.ensure()
 
 
-class _HeldWarnings(logging.Handler):
+def _held_warnings(logging, target):
     """At the default verbosity warnings wait for the end of the run: shown when it
     succeeds, dropped when it fails, so that a failure prints exactly one line (its
     message says what to fix; -v shows every warning as it happens)."""
 
-    def __init__(self, target):
-        super().__init__(logging.WARNING)
-        self.target = target
-        self.records = []
+    class HeldWarnings(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.WARNING)
+            self.records = []
 
-    def emit(self, record):
-        self.records.append(record)
+        def emit(self, record):
+            self.records.append(record)
 
-    def show(self):  # not "release": logging.Handler.release() unlocks the handler
-        records, self.records = self.records, []
-        for record in records:
-            self.target.handle(record)
+        def show(self):  # not "release": logging.Handler.release() unlocks the handler
+            records, self.records = self.records, []
+            for record in records:
+                target.handle(record)
+
+    return HeldWarnings()
 
 
 _held = None
@@ -156,6 +173,13 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose, quiet = _flags(argv)
     _setup_logging(verbose, quiet)
+    try:
+        _run(argv, verbose, quiet)
+    finally:
+        lazylog.reset()  # an embedding program's later messages go to logging as usual
+
+
+def _run(argv, verbose, quiet):
     code = errors.EXIT_OK
     try:
         cli.main(args=argv, prog_name="packet-networking", standalone_mode=False)

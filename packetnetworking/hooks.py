@@ -7,11 +7,12 @@ hook propagate: a hook that fails must stop the run, not be skipped silently.
 Triggers: ``initialized`` (the network model is ready and may be edited),
 ``tasks_built`` (the task dict may be edited), ``written`` (after the write).
 """
-import logging
 import os
 import sys
 
-log = logging.getLogger(__name__)
+from packetnetworking import lazylog
+
+log = lazylog.get(__name__)
 
 HOOK_ENTRY_POINTS = "packetnetworking.hooks"
 DISTRO_ENTRY_POINTS = "packetnetworking.distros"
@@ -52,6 +53,8 @@ def entry_points(group):
 
 def _all_entry_points():
     from importlib import metadata as importlib_metadata
+
+    lazylog.ensure()  # plugins about to load may log through the logging module
 
     return importlib_metadata.entry_points()
 

@@ -5,14 +5,14 @@ address is primary, which NIC is in which bond, bond options per mode) is
 decided here, once, so templates only print values.
 """
 import ipaddress
-import logging
 import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
+from packetnetworking import lazylog
 from packetnetworking.errors import MetadataError, NICError, UnsupportedOS
 
-log = logging.getLogger(__name__)
+log = lazylog.get(__name__)
 
 BOND_MODE_NAMES = {
     0: "balance-rr", 1: "active-backup", 2: "balance-xor", 3: "broadcast",

@@ -4,16 +4,16 @@ Every external command is bounded by a timeout: discovery must never hang a
 provisioning run. Parsing is pure so saved captures can be tested as they are.
 """
 import json
-import logging
 import os
 import shutil
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from packetnetworking import lazylog
 from packetnetworking.errors import NICError
 from packetnetworking.metadata import check_ifname, normalize_mac
 
-log = logging.getLogger(__name__)
+log = lazylog.get(__name__)
 
 LSHW_TIMEOUT = 60
 UDEVADM_TIMEOUT = 10

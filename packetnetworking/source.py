@@ -11,16 +11,15 @@ resolve: a DNS lookup cannot be interrupted).
 """
 import contextlib
 import ipaddress
-import logging
 import os
 import random
 import threading
 import time
 
-from packetnetworking import metadata
+from packetnetworking import lazylog, metadata
 from packetnetworking.errors import MetadataError, MetadataUnreachable, NoMetadataSource
 
-log = logging.getLogger(__name__)
+log = lazylog.get(__name__)
 
 DEFAULT_URL = "http://metadata.packet.net/metadata"
 CONNECT_TIMEOUT = 5.0
@@ -84,6 +83,7 @@ def fetch(url, max_attempts=10, sleep=None):
     Not retried (exit 40 at once): an invalid URL, a redirect loop, any other HTTP
     status, a body larger than ``metadata.MAX_DOCUMENT_BYTES``.
     """
+    lazylog.ensure()  # urllib3 logs through the logging module: it must meet the CLI's set-up
     import requests  # only when a URL is used: it is slow to import
 
     sleep = sleep or _sleep

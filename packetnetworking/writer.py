@@ -18,7 +18,6 @@ Promises, each tested:
 """
 import errno
 import fcntl
-import logging
 import os
 import re
 import signal
@@ -26,10 +25,11 @@ import stat
 import time
 from typing import List, Optional
 
+from packetnetworking import lazylog
 from packetnetworking.builder import APPEND, DELETE, WRITE
 from packetnetworking.errors import TargetError
 
-log = logging.getLogger(__name__)
+log = lazylog.get(__name__)
 
 UNCHANGED = "unchanged"
 MAX_SYMLINKS = 40

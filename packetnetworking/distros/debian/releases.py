@@ -5,11 +5,12 @@ matches Debian ``12``, ``'22.04.3'`` matches Ubuntu ``22.04``). A version with n
 rule gets the newest rule of the table and a WARNING: a new release is far more
 likely to behave like the last known one than like the first.
 """
-import logging
 from dataclasses import dataclass
 from typing import Tuple
 
-log = logging.getLogger(__name__)
+from packetnetworking import lazylog
+
+log = lazylog.get(__name__)
 
 
 @dataclass(frozen=True)

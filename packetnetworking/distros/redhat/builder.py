@@ -6,14 +6,14 @@ that carry it) or NetworkManager's ifcfg-rh plugin (RHEL, every 9, Fedora).
 Both read the same files; only the NetworkManager link removals and the
 name pinning (udev rules, systemd ``.link`` files) differ.
 """
-import logging
 from dataclasses import dataclass
 
+from packetnetworking import lazylog
 from packetnetworking.builder import DistroBuilder, NetworkBuilder, Task
 from packetnetworking.distros.common import HostFilesBuilder, pick_release
 from packetnetworking.stacks.selection import NETWORK_SCRIPTS, NETWORKMANAGER
 
-log = logging.getLogger(__name__)
+log = lazylog.get(__name__)
 
 SCRIPTS = "etc/sysconfig/network-scripts"
 

@@ -24,12 +24,11 @@ there). What each device does is decided in ``stacks/networkd/devices.py``
   is installed its network configuration is switched off, or its first boot
   would write ``50-cloud-init.yaml`` again.
 """
-import logging
-
+from packetnetworking import lazylog
 from packetnetworking.builder import NetworkBuilder
 from packetnetworking.stacks.networkd import devices as roles
 
-log = logging.getLogger(__name__)
+log = lazylog.get(__name__)
 
 NETPLAN_FILE = "etc/netplan/50-packet.yaml"
 NETPLAN_MODE = 0o600

@@ -27,16 +27,16 @@ Decisions, and why:
   ``method=auto`` for IPv4 and IPv6 and takes DNS from the lease.
 """
 import ipaddress
-import logging
 import re
 import uuid
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
+from packetnetworking import lazylog
 from packetnetworking.builder import NetworkBuilder
 from packetnetworking.errors import MetadataError
 
-log = logging.getLogger(__name__)
+log = lazylog.get(__name__)
 
 KEYFILE_DIR = "etc/NetworkManager/system-connections"
 KEYFILE_MODE = 0o600
