@@ -127,6 +127,31 @@ def test_clustered_short_flags_set_the_log_level(files, rootfs):
     assert code == 0 and "DEBUG:" in err
 
 
+@pytest.mark.parametrize("spelling", [
+    ["-M", "{meta}", "--nics-file", "{nics}", "-o", "centos 7", "-t", "{root}", "-n", "3", "-q"],
+    ["--metadata-file", "{meta}", "--nics-file", "{nics}", "--operating-system", "centos 7",
+     "--rootfs", "{root}", "--max-attempts", "3", "--quiet"],
+    ["-M{meta}", "--nics-file={nics}", "-ocentos 7", "-t{root}", "-n3", "-q"],
+    ["--metadata-file={meta}", "--nics-file", "{nics}", "-o", "centos 7", "-qt", "{root}"],
+])
+def test_short_long_and_attached_spellings_mean_the_same(files, tmp_path, spelling):
+    """Short options are looked up in click's long table (cli._Command): each spelling must
+    still parse exactly as click documents it."""
+    meta, nics = files
+    root = tmp_path / "root"
+    root.mkdir()
+    argv = [a.format(meta=meta, nics=nics, root=root) for a in spelling]
+    assert run_cli(argv + ["--resolvers", "192.0.2.53"], subprocess=True) == (0, "", "")
+    assert (root / "etc/hostname").read_text() == "node-01.example.net\n"
+
+
+def test_a_short_option_missing_its_value_and_an_unknown_one_are_usage_errors(rootfs):
+    code, out, err = run_cli(["-t", rootfs, "-M"], subprocess=True)
+    assert_one_line_error(code, out, err, 2, "'-M' requires an argument")
+    code, out, err = run_cli(["-t", rootfs, "-Z"], subprocess=True)
+    assert_one_line_error(code, out, err, 2, "No such option", "-Z")
+
+
 # --- operating system ----------------------------------------------------------------
 @pytest.mark.parametrize("option", ["CentOS 7", "centos 7", "n/a n/a", "N/A 7", "centos N/A"])
 def test_os_option_case_and_n_a(files, rootfs, option):
