@@ -8,10 +8,10 @@ or a config line. A bad field raises ``MetadataError`` naming it, e.g.
 import ipaddress
 import json
 import re
-from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from packetnetworking.errors import MetadataError
+from packetnetworking.records import FrozenRecord
 
 #: Largest document accepted; real ones are a few KiB.
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
@@ -57,15 +57,14 @@ def check_hostname(value):
     return all(_HOSTNAME_LABEL.fullmatch(label) for label in value.split("."))
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(FrozenRecord):
     """One configured IP address with its gateway."""
 
-    interface: ipaddress._BaseAddress  # IPv4Interface / IPv6Interface
-    gateway: Optional[ipaddress._BaseAddress]
-    public: bool
-    management: bool
-    enabled: bool
+    def __init__(self, interface: ipaddress._BaseAddress,  # IPv4Interface / IPv6Interface
+                 gateway: Optional[ipaddress._BaseAddress], public: bool, management: bool,
+                 enabled: bool):
+        self.__dict__.update(interface=interface, gateway=gateway, public=public,
+                             management=management, enabled=enabled)
 
     @property
     def family(self):
@@ -92,29 +91,26 @@ class Address:
         return f"{self.address}/{self.prefix}"
 
 
-@dataclass(frozen=True)
-class InterfaceSpec:
+class InterfaceSpec(FrozenRecord):
     """A ``network.interfaces`` entry: the provider's name, MAC and bond."""
 
-    name: str
-    mac: str
-    bond: Optional[str]
-    dhcp: bool
+    def __init__(self, name: str, mac: str, bond: Optional[str], dhcp: bool):
+        self.__dict__.update(name=name, mac=mac, bond=bond, dhcp=dhcp)
 
 
-@dataclass(frozen=True)
-class Metadata:
-    hostname: str
-    plan: str
-    distro: Optional[str]
-    version: Optional[str]
-    interfaces: Tuple[InterfaceSpec, ...]
-    addresses: Tuple[Address, ...]
-    link_aggregation: str
-    bonding_mode: int
-    bond_mac: Optional[str]
-    private_subnets: Tuple[ipaddress.IPv4Network, ...]
-    raw: dict = field(repr=False, compare=False, default_factory=dict)
+class Metadata(FrozenRecord):
+    """The validated document; ``raw`` is the decoded JSON, neither shown nor compared."""
+
+    _not_in_repr = _not_compared = ("raw",)
+
+    def __init__(self, hostname: str, plan: str, distro: Optional[str], version: Optional[str],
+                 interfaces: Tuple[InterfaceSpec, ...], addresses: Tuple[Address, ...],
+                 link_aggregation: str, bonding_mode: int, bond_mac: Optional[str],
+                 private_subnets: Tuple[ipaddress.IPv4Network, ...], raw: Optional[dict] = None):
+        self.__dict__.update(
+            hostname=hostname, plan=plan, distro=distro, version=version, interfaces=interfaces,
+            addresses=addresses, link_aggregation=link_aggregation, bonding_mode=bonding_mode,
+            bond_mac=bond_mac, private_subnets=private_subnets, raw={} if raw is None else raw)
 
     @property
     def dhcp(self):

@@ -6,11 +6,11 @@ decided here, once, so templates only print values.
 """
 import ipaddress
 import re
-from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from packetnetworking import lazylog
 from packetnetworking.errors import MetadataError, NICError, UnsupportedOS
+from packetnetworking.records import FrozenRecord, Record
 
 log = lazylog.get(__name__)
 
@@ -31,14 +31,12 @@ DISTRO_ALIASES = {
 }
 
 
-@dataclass(frozen=True)
-class OperatingSystem:
+class OperatingSystem(FrozenRecord):
     """The target OS: ``distro`` and ``version`` lower-cased, the originals kept."""
 
-    distro: str
-    version: str
-    orig_distro: str = ""
-    orig_version: str = ""
+    def __init__(self, distro: str, version: str, orig_distro: str = "", orig_version: str = ""):
+        self.__dict__.update(distro=distro, version=version, orig_distro=orig_distro,
+                             orig_version=orig_version)
 
     @property
     def version_tuple(self) -> Tuple[int, ...]:
@@ -77,25 +75,26 @@ def _make_os(distro, version):
                            orig_distro=distro, orig_version=version)
 
 
-@dataclass
-class Interface:
+class Interface(Record):
     """A metadata interface matched to a physical NIC. Hooks may edit ``name``."""
 
-    name: str          # what the installed OS calls it: used in every file
-    meta_name: str     # the provider's name (eth0, eth1, ...)
-    mac: str
-    bond: Optional[str]
-    dhcp: bool = False
-    driver: str = ""
-    logical_name: str = ""   # the kernel's name in the provisioning environment
+    def __init__(self, name: str, meta_name: str, mac: str, bond: Optional[str],
+                 dhcp: bool = False, driver: str = "", logical_name: str = ""):
+        self.name = name              # what the installed OS calls it: used in every file
+        self.meta_name = meta_name    # the provider's name (eth0, eth1, ...)
+        self.mac = mac
+        self.bond = bond
+        self.dhcp = dhcp
+        self.driver = driver
+        self.logical_name = logical_name  # the kernel's name in the provisioning environment
 
 
-@dataclass
-class Bond:
-    name: str
-    mode: int
-    mac: str
-    members: List[Interface]
+class Bond(Record):
+    def __init__(self, name: str, mode: int, mac: str, members: List[Interface]):
+        self.name = name
+        self.mode = mode
+        self.mac = mac
+        self.members = members
 
     @property
     def mode_name(self):
@@ -138,19 +137,22 @@ class Bond:
         return " ".join(f"{k}={v}" for k, v in self.options)
 
 
-@dataclass
-class NetworkModel:
-    hostname: str
-    plan: str
-    os: OperatingSystem
-    link_aggregation: str
-    bonding_mode: int
-    bond_mac: Optional[str]
-    interfaces: List[Interface]
-    addresses: List  # metadata.Address, enabled management ones, metadata order
-    private_subnets: List[ipaddress.IPv4Network]
-    resolvers: List[str]
-    nics: List = field(default_factory=list)   # every physical NIC discovered
+class NetworkModel(Record):
+    def __init__(self, hostname: str, plan: str, os: OperatingSystem, link_aggregation: str,
+                 bonding_mode: int, bond_mac: Optional[str], interfaces: List[Interface],
+                 addresses: List, private_subnets: List[ipaddress.IPv4Network],
+                 resolvers: List[str], nics: Optional[List] = None):
+        self.hostname = hostname
+        self.plan = plan
+        self.os = os
+        self.link_aggregation = link_aggregation
+        self.bonding_mode = bonding_mode
+        self.bond_mac = bond_mac
+        self.interfaces = interfaces
+        self.addresses = addresses  # metadata.Address, enabled management ones, metadata order
+        self.private_subnets = private_subnets
+        self.resolvers = resolvers
+        self.nics = [] if nics is None else nics  # every physical NIC discovered
 
     # --- layout ---------------------------------------------------------
     @property
@@ -276,13 +278,10 @@ class NetworkModel:
         return self.hostname.split(".")[0]
 
 
-@dataclass(frozen=True)
-class PrivateRoute:
-    cidr: str
-    prefix: int
-    network: str
-    netmask: str
-    gateway: str
+class PrivateRoute(FrozenRecord):
+    def __init__(self, cidr: str, prefix: int, network: str, netmask: str, gateway: str):
+        self.__dict__.update(cidr=cidr, prefix=prefix, network=network, netmask=netmask,
+                             gateway=gateway)
 
 
 def _natural_key(name):

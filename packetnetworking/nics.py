@@ -6,12 +6,12 @@ provisioning run. Parsing is pure so saved captures can be tested as they are.
 import json
 import os
 import shutil
-from dataclasses import dataclass, replace
 from typing import Optional
 
 from packetnetworking import lazylog
 from packetnetworking.errors import NICError
 from packetnetworking.metadata import check_ifname, normalize_mac
+from packetnetworking.records import FrozenRecord
 
 log = lazylog.get(__name__)
 
@@ -29,19 +29,14 @@ VIRTUAL_DRIVERS = frozenset({
 UDEV_NAME_ORDER = ("ID_NET_NAME_ONBOARD", "ID_NET_NAME_SLOT", "ID_NET_NAME_PATH", "ID_NET_NAME_MAC")
 
 
-@dataclass(frozen=True)
-class NIC:
-    """A physical port: ``name`` is what the installed OS will call it."""
+class NIC(FrozenRecord):
+    """A physical port: ``name`` is what the installed OS will call it, ``logical_name``
+    the kernel's name now (``name`` when not given)."""
 
-    name: str
-    mac: str
-    driver: str = ""
-    logical_name: str = ""
-    businfo: str = ""
-
-    def __post_init__(self):
-        if not self.logical_name:
-            object.__setattr__(self, "logical_name", self.name)
+    def __init__(self, name: str, mac: str, driver: str = "", logical_name: str = "",
+                 businfo: str = ""):
+        self.__dict__.update(name=name, mac=mac, driver=driver,
+                             logical_name=logical_name or name, businfo=businfo)
 
 
 def load_nics_file(data, source="NIC file"):
@@ -211,7 +206,7 @@ def _refine_live(nic, sysfs):
     if perm is None:
         perm = _ethtool_permaddr(nic.logical_name)
     name = _udev_name(base) or nic.logical_name
-    return replace(nic, mac=perm or nic.mac, name=name)
+    return nic.replace(mac=perm or nic.mac, name=name)
 
 
 def _ethtool_permaddr(ifname):

@@ -27,6 +27,7 @@ from typing import List, Optional
 from packetnetworking import lazylog
 from packetnetworking.builder import APPEND, DELETE, WRITE
 from packetnetworking.errors import TargetError
+from packetnetworking.records import Record
 
 log = lazylog.get(__name__)
 
@@ -37,12 +38,8 @@ LOCK_TIMEOUT = 120
 DIR_MODE = 0o755
 
 
-class Change:
-    """One planned change of one path. A plain class, not a dataclass: creating a
-    dataclass costs ~0.7 ms at import, on every run (docs/performance.md); the
-    generated ``__init__``, ``__repr__`` and ``__eq__`` are written out instead."""
-
-    _fields = ("path", "action", "target", "new", "old", "old_stat", "mode", "missing_dirs")
+class Change(Record):
+    """One planned change of one path (a record: ``==`` and ``repr`` by field, unhashable)."""
 
     def __init__(self, path: str, action: str, target: str = "", new: Optional[bytes] = None,
                  old: Optional[bytes] = None, old_stat: Optional[os.stat_result] = None,
@@ -55,14 +52,6 @@ class Change:
         self.old_stat = old_stat
         self.mode = mode
         self.missing_dirs = [] if missing_dirs is None else missing_dirs
-
-    def __repr__(self):
-        return _repr(self)
-
-    def __eq__(self, other):
-        return _eq(self, other)
-
-    __hash__ = None
 
     def diff(self):
         import difflib  # only --dry-run shows diffs
@@ -78,37 +67,16 @@ class Change:
                        for line in lines)
 
 
-class WriteResult:
-    """What ``apply`` did (a plain class for the same reason as ``Change``)."""
-
-    _fields = ("rootfs", "changes")
+class WriteResult(Record):
+    """What ``apply`` did."""
 
     def __init__(self, rootfs: str, changes: List[Change]):
         self.rootfs = rootfs
         self.changes = changes
 
-    def __repr__(self):
-        return _repr(self)
-
-    def __eq__(self, other):
-        return _eq(self, other)
-
-    __hash__ = None
-
     @property
     def changed(self):
         return [c for c in self.changes if c.action != UNCHANGED]
-
-
-def _repr(obj):
-    fields = ", ".join(f"{name}={getattr(obj, name)!r}" for name in obj._fields)
-    return f"{type(obj).__qualname__}({fields})"
-
-
-def _eq(obj, other):
-    if other.__class__ is not obj.__class__:
-        return NotImplemented
-    return all(getattr(obj, n) == getattr(other, n) for n in obj._fields)
 
 
 def apply(rootfs, rendered, dry_run=False):

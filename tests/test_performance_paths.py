@@ -2,7 +2,8 @@
 
 - a run from files imports neither requests nor (for a JSON NIC list) lxml, nor the
   modules of live discovery, nor importlib.metadata when no plugin is installed, nor
-  logging when it logs nothing it keeps, nor difflib (click's option suggestions);
+  logging when it logs nothing it keeps, nor difflib (click's option suggestions), nor
+  dataclasses;
 - the entry-point pre-scan never hides a plugin importlib.metadata would find;
 - compiled templates cached on disk render exactly what a fresh compile renders, and an
   edited, damaged or unwritable cache never changes the output;
@@ -70,6 +71,16 @@ def test_a_run_from_files_imports_only_what_it_uses(tmp_path):
     # an ifcfg run imports no shared stack (netplan, NetworkManager, networkd)
     assert not [m for m in added if m.startswith("packetnetworking.stacks.")
                 and m != "packetnetworking.stacks.selection"]
+
+
+def test_a_run_creates_no_dataclass(tmp_path):
+    """The model is made of records (packetnetworking.records): creating a dataclass
+    exec()s generated code, ~0.7 ms each, and importing dataclasses brings copy and
+    inspect along."""
+    added = set(_run_probe(tmp_path, EXAMPLES / "lshw.xml")["added"])
+    assert "packetnetworking.records" in added
+    for module in ("dataclasses", "copy"):
+        assert module not in added, f"{module} imported by a standard run"
 
 
 def test_lxml_is_imported_for_lshw_xml_only(tmp_path):

@@ -6,16 +6,15 @@ template, and both print the ordered list of devices built here, so the
 decisions (which device carries the addresses, which one asks for DHCP, which
 bond a NIC joins, the stanza order) are made once and tested once.
 """
-from dataclasses import dataclass
 from typing import Optional
 
 from packetnetworking.model import Bond
+from packetnetworking.records import FrozenRecord
 
 STATIC, DHCP, MANUAL = "static", "dhcp", "manual"
 
 
-@dataclass(frozen=True)
-class EniDevice:
+class EniDevice(FrozenRecord):
     """One ``auto NAME`` + ``iface NAME inet METHOD`` stanza (and its inet6/alias friends).
 
     - ``method``: the ``inet`` method: ``static`` (carries ``net.ipv4``), ``dhcp`` or
@@ -28,12 +27,10 @@ class EniDevice:
     - ``hwaddress``: the MAC pinned on the device (bonds only).
     """
 
-    name: str
-    method: str
-    primary: bool = False
-    bond: Optional[Bond] = None
-    master: Optional[str] = None
-    hwaddress: Optional[str] = None
+    def __init__(self, name: str, method: str, primary: bool = False, bond: Optional[Bond] = None,
+                 master: Optional[str] = None, hwaddress: Optional[str] = None):
+        self.__dict__.update(name=name, method=method, primary=primary, bond=bond, master=master,
+                             hwaddress=hwaddress)
 
 
 def eni_devices(net, bond_first=False):

@@ -5,16 +5,15 @@ matches Debian ``12``, ``'22.04.3'`` matches Ubuntu ``22.04``). A version with n
 rule gets the newest rule of the table and a WARNING: a new release is far more
 likely to behave like the last known one than like the first.
 """
-from dataclasses import dataclass
 from typing import Tuple
 
 from packetnetworking import lazylog
+from packetnetworking.records import FrozenRecord
 
 log = lazylog.get(__name__)
 
 
-@dataclass(frozen=True)
-class Release:
+class Release(FrozenRecord):
     """What the tool does differently for one release.
 
     - ``bond_first``: write the bond stanza before its members in
@@ -25,10 +24,10 @@ class Release:
     - ``udev_rules``: pin NIC names by MAC in ``70-persistent-net.rules``.
     """
 
-    version: Tuple[int, ...]
-    bond_first: bool = False
-    resolved: bool = False
-    udev_rules: bool = True
+    def __init__(self, version: Tuple[int, ...], bond_first: bool = False, resolved: bool = False,
+                 udev_rules: bool = True):
+        self.__dict__.update(version=version, bond_first=bond_first, resolved=resolved,
+                             udev_rules=udev_rules)
 
     @property
     def name(self):

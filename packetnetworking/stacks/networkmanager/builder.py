@@ -29,12 +29,12 @@ Decisions, and why:
 import ipaddress
 import re
 import uuid
-from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from packetnetworking import lazylog
 from packetnetworking.builder import NetworkBuilder
 from packetnetworking.errors import MetadataError
+from packetnetworking.records import FrozenRecord
 
 log = lazylog.get(__name__)
 
@@ -67,21 +67,19 @@ def keyfile_value(value, what):
     return text
 
 
-@dataclass(frozen=True)
-class Route:
-    cidr: str
-    gateway: str
+class Route(FrozenRecord):
+    def __init__(self, cidr: str, gateway: str):
+        self.__dict__.update(cidr=cidr, gateway=gateway)
 
 
-@dataclass(frozen=True)
-class IPSettings:
-    """One ``[ipv4]`` or ``[ipv6]`` section."""
+class IPSettings(FrozenRecord):
+    """One ``[ipv4]`` or ``[ipv6]`` section: ``method`` is manual, auto or disabled;
+    ``addresses`` are "ADDR/PREFIX", primary first."""
 
-    method: str                      # manual | auto | disabled
-    addresses: Tuple[str, ...] = ()  # "ADDR/PREFIX", primary first
-    gateway: Optional[str] = None
-    routes: Tuple[Route, ...] = ()
-    dns: Tuple[str, ...] = ()
+    def __init__(self, method: str, addresses: Tuple[str, ...] = (), gateway: Optional[str] = None,
+                 routes: Tuple[Route, ...] = (), dns: Tuple[str, ...] = ()):
+        self.__dict__.update(method=method, addresses=addresses, gateway=gateway, routes=routes,
+                             dns=dns)
 
     def checked(self, what):
         for value in self.addresses + self.dns + ((self.gateway,) if self.gateway else ()):
@@ -97,20 +95,26 @@ DISABLED = IPSettings("disabled")
 AUTO = IPSettings("auto")
 
 
-@dataclass(frozen=True)
-class Connection:
-    """What one keyfile says; templates print these fields as they are."""
+class Connection(FrozenRecord):
+    """What one keyfile says; templates print these fields as they are.
 
-    id: str
-    type: str                                   # bond | ethernet
-    interface_name: Optional[str] = None        # bonds only
-    mac: Optional[str] = None                   # ethernet: the NIC's permanent MAC
-    cloned_mac: Optional[str] = None            # bonds: the MAC the bond carries
-    bond_options: List[Tuple[str, str]] = field(default_factory=list)
-    master: Optional[str] = None                # ports: the bond's interface name
-    ipv4: Optional[IPSettings] = None           # None: no IP sections (ports)
-    ipv6: Optional[IPSettings] = None
-    priority: int = AUTOCONNECT_PRIORITY
+    - ``type``: bond or ethernet;
+    - ``interface_name``: bonds only;
+    - ``mac``: ethernet, the NIC's permanent MAC;
+    - ``cloned_mac``: bonds, the MAC the bond carries;
+    - ``master``: ports, the bond's interface name;
+    - ``ipv4``, ``ipv6``: None for no IP section (ports).
+    """
+
+    def __init__(self, id: str, type: str, interface_name: Optional[str] = None,
+                 mac: Optional[str] = None, cloned_mac: Optional[str] = None,
+                 bond_options: Optional[List[Tuple[str, str]]] = None,
+                 master: Optional[str] = None, ipv4: Optional[IPSettings] = None,
+                 ipv6: Optional[IPSettings] = None, priority: int = AUTOCONNECT_PRIORITY):
+        self.__dict__.update(
+            id=id, type=type, interface_name=interface_name, mac=mac, cloned_mac=cloned_mac,
+            bond_options=[] if bond_options is None else bond_options, master=master,
+            ipv4=ipv4, ipv6=ipv6, priority=priority)
 
     @property
     def uuid(self):
