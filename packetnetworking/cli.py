@@ -1,4 +1,6 @@
 """Command line: arguments, logging, exit codes. The only place that prints."""
+import os
+import stat
 import sys
 
 import click
@@ -39,21 +41,64 @@ class _Command(click.Command):
         return parser
 
 
-@click.command(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-M", "--metadata-file", type=click.Path(dir_okay=False, allow_dash=True),
+# Click's ready-made Path type, --help and --version options look their texts up
+# with gettext as the CLI is built and parsed; the first lookup imports locale and
+# each one searches for message catalogs: ~2 ms of every run. The three below give
+# the same checks, texts and behaviour with plain strings.
+class _PathType(click.ParamType):
+    """click.Path's checks without its translated names: a file option refuses a
+    directory, a directory option refuses a regular file, and an existing path
+    must be readable; a missing one is left to the code that opens it."""
+
+    def __init__(self, directory=False, allow_dash=False):
+        self.directory = directory
+        self.allow_dash = allow_dash
+        self.name = "directory" if directory else "file"
+
+    def convert(self, value, param, ctx):
+        path = os.fsdecode(value)
+        if self.allow_dash and path == "-":
+            return path
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            return path
+        if self.directory and stat.S_ISREG(mode):
+            self.fail(f"Directory {path!r} is a file.", param, ctx)
+        if not self.directory and stat.S_ISDIR(mode):
+            self.fail(f"File {path!r} is a directory.", param, ctx)
+        if not os.access(path, os.R_OK):
+            self.fail(f"{self.name.title()} {path!r} is not readable.", param, ctx)
+        return path
+
+
+def _show_help(ctx, param, value):
+    if value and not ctx.resilient_parsing:
+        click.echo(ctx.get_help(), color=ctx.color)
+        ctx.exit()
+
+
+def _show_version(ctx, param, value):
+    if value and not ctx.resilient_parsing:
+        click.echo(f"packet-networking, version {__version__}", color=ctx.color)
+        ctx.exit()
+
+
+@click.command(cls=_Command, add_help_option=False)
+@click.option("-M", "--metadata-file", type=_PathType(allow_dash=True),
               help="Load metadata from a file ('-' for stdin); preferred over the URL.")
 @click.option("--metadata-url", envvar="PACKET_METADATA_URL", default=source.DEFAULT_URL,
               show_default=True, help="Metadata service URL (env PACKET_METADATA_URL).")
 @click.option("-o", "--operating-system", "os_option", metavar="'DISTRO VERSION'",
               help="Target OS, e.g. 'centos 7'; overrides the metadata's. 'n/a' ignores it.")
-@click.option("-t", "--rootfs", required=True, type=click.Path(file_okay=False),
+@click.option("-t", "--rootfs", required=True, type=_PathType(directory=True),
               help="Root filesystem of the target, e.g. /mnt/target.")
 @click.option("--resolvers", envvar="PACKET_RESOLVERS", callback=_resolvers,
               help="Comma-separated nameservers (env PACKET_RESOLVERS); default: the "
                    "nameserver lines of this host's /etc/resolv.conf.")
 @click.option("-n", "--max-attempts", type=click.IntRange(min=1), default=10, show_default=True,
               help="Attempts to fetch the metadata URL.")
-@click.option("--nics-file", type=click.Path(dir_okay=False, allow_dash=True),
+@click.option("--nics-file", type=_PathType(allow_dash=True),
               help="Read NICs from a saved `lshw -class network -xml` capture (or lshw -json, "
                    "or a JSON NIC list) instead of discovering them.")
 @click.option("--renderer", type=click.Choice(RENDERERS), default="auto", show_default=True,
@@ -62,7 +107,10 @@ class _Command(click.Command):
               help="Print each file's action and a diff against the target; write nothing.")
 @click.option("-v", "--verbose", count=True, help="-v INFO, -vv DEBUG (with tracebacks).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing, errors included.")
-@click.version_option(__version__, "--version", prog_name="packet-networking")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_version, help="Show the version and exit.")
+@click.option("-h", "--help", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_help, help="Show this message and exit.")
 def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts, nics_file,
         renderer, dry_run, verbose, quiet):
     """Write this server's network configuration into the target root filesystem.

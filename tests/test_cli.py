@@ -74,6 +74,19 @@ def test_metadata_file_that_is_a_directory_is_a_usage_error(tmp_path):
     assert_one_line_error(code, out, err, 2)
 
 
+@pytest.mark.parametrize("option, kind, message", [
+    ("-M", "dir", "File '{path}' is a directory."),
+    ("--nics-file", "dir", "File '{path}' is a directory."),
+    ("-t", "file", "Directory '{path}' is a file."),
+])
+def test_a_path_of_the_wrong_kind_is_a_usage_error(tmp_path, option, kind, message):
+    path = tmp_path / kind
+    path.mkdir() if kind == "dir" else path.write_text("x\n")
+    argv = ["-t", tmp_path / "root", option, path] if option != "-t" else ["-t", path]
+    code, out, err = run_cli(argv, subprocess=True)
+    assert_one_line_error(code, out, err, 2, message.format(path=path), option)
+
+
 # --- success -------------------------------------------------------------------------
 def test_success_prints_one_line_and_writes_the_files(base, rootfs):
     code, out, err = run_cli(base + ["-t", rootfs], subprocess=True)
