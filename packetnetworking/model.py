@@ -5,7 +5,6 @@ address is primary, which NIC is in which bond, bond options per mode) is
 decided here, once, so templates only print values.
 """
 import ipaddress
-import re
 from typing import List, Optional, Tuple
 
 from packetnetworking import lazylog
@@ -41,8 +40,7 @@ class OperatingSystem(FrozenRecord):
     @property
     def version_tuple(self) -> Tuple[int, ...]:
         """``'9.3'`` -> (9, 3), ``'22.04'`` -> (22, 4), ``'stream-9'`` -> (9,); () if none."""
-        match = re.search(r"\d+(\.\d+)*", self.version)
-        return tuple(int(p) for p in match.group(0).split(".")) if match else ()
+        return _leading_numbers(self.version)
 
     @property
     def major(self) -> Optional[int]:
@@ -284,8 +282,39 @@ class PrivateRoute(FrozenRecord):
                              gateway=gateway)
 
 
+def _leading_numbers(text):
+    """The first dotted run of decimal numbers in ``text``: ``'stream-9.3'`` -> (9, 3)."""
+    digits = [c.isdecimal() for c in text]
+    if True not in digits:
+        return ()
+    start, numbers = digits.index(True), []
+    while True:
+        end = start
+        while end < len(text) and digits[end]:
+            end += 1
+        numbers.append(int(text[start:end]))
+        if end + 1 < len(text) and text[end] == "." and digits[end + 1]:
+            start = end + 1
+        else:
+            return tuple(numbers)
+
+
 def _natural_key(name):
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+    """``'eth10'`` sorts after ``'eth9'``: text and numbers alternate, text first."""
+    key, start = [], 0
+    for end in range(1, len(name) + 1):
+        if end == len(name) or name[end].isdecimal() != name[start].isdecimal():
+            part = name[start:end]
+            if part.isdecimal():
+                if not key:
+                    key.append("")
+                key.append(int(part))
+            else:
+                key.append(part)
+            start = end
+    if not key or isinstance(key[-1], int):
+        key.append("")
+    return key
 
 
 def build_model(metadata, nics, os_info, resolvers=()):
