@@ -89,6 +89,38 @@ def test_lxml_is_imported_for_lshw_xml_only(tmp_path):
     assert "requests" not in added
 
 
+_FREEZE_PROBE = textwrap.dedent("""\
+    import gc, json, sys
+    from packetnetworking import cli
+    how = sys.argv.pop(1)
+    try:
+        cli.main() if how == "program" else cli.main(sys.argv[1:])
+    except SystemExit as exc:
+        code = exc.code
+    print(json.dumps({"code": code, "frozen": gc.get_freeze_count()}))
+    """)
+
+
+@pytest.mark.parametrize("how, frozen", [("program", True), ("library", False)])
+def test_only_the_program_freezes_its_objects_before_exit(tmp_path, how, frozen):
+    """Run as the program, main() freezes the run's objects out of the collector so that
+    the interpreter's shutdown skips a last collection; called with argv (an embedding
+    program, the tests) it leaves the collector alone."""
+    rootfs = tmp_path / "root"
+    rootfs.mkdir()
+    args = ["-M", str(EXAMPLES / "metadata.json"), "--nics-file", str(EXAMPLES / "lshw.xml"),
+            "-o", "centos 7", "-t", str(rootfs), "--resolvers", "192.0.2.53"]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    out = subprocess.run([sys.executable, "-c", _FREEZE_PROBE, how, *args], capture_output=True,
+                         text=True, env=env, cwd=str(tmp_path), timeout=120)
+    *printed, last = out.stdout.splitlines()
+    result = json.loads(last)
+    assert result["code"] == 0, out.stderr
+    assert printed == [f"Configuration files written to root filesystem '{rootfs}'"]
+    assert (result["frozen"] > 0) is frozen
+    assert (rootfs / "etc/sysconfig/network-scripts/ifcfg-bond0").is_file()
+
+
 def test_a_run_imports_only_the_shared_stack_it_writes(tmp_path):
     from packetnetworking import stacks
     from packetnetworking.builder import DistroBuilder
