@@ -20,6 +20,7 @@ import errno
 import fcntl
 import os
 import stat
+import sys
 import time
 from typing import List, Optional
 
@@ -351,35 +352,50 @@ class _Journal:
                 log.warning("could not remove backup %s: %s", backup, err.strerror)
 
 
+#: fsyncs in flight at once when a run writes several files (see ``_sync_all``).
+SYNC_THREADS = 8
+
+
 def _commit(root, changes):
+    """Make ``changes`` in three steps: stage every new file's content under a
+    temporary name next to its target (creating missing directories), make all of
+    it durable, then swap each one in by rename, path by path. Until the swap
+    nothing the target's OS reads has changed; any failure undoes everything."""
     journal = _Journal()
+    pending = [c for c in changes if c.action != UNCHANGED]
+    staged = {}  # change path -> temporary file holding its new content
     current = None
     try:
-        for change in changes:
-            if change.action == UNCHANGED:
-                continue
+        fds = []
+        try:
+            for change in pending:
+                current = change
+                _make_dirs(change, journal)
+                if change.action != DELETE:
+                    tmp, fd = _stage(change)
+                    staged[change.path] = tmp
+                    fds.append(fd)
+            current = None
+            _sync_all(fds)
+        finally:
+            _close_all(fds)
+        for change in pending:
             current = change
-            for directory in change.missing_dirs:
-                if not os.path.isdir(directory):
-                    os.mkdir(directory, DIR_MODE)
-                    journal.undo.append(lambda d=directory: os.rmdir(d))
-                    os.chmod(directory, DIR_MODE)  # not narrowed by the umask (077: 0700)
             if change.action == DELETE:
                 _delete(change, journal)
             else:
-                _replace(change, journal)
+                _replace(change, journal, staged[change.path])
+                del staged[change.path]  # only now: an interrupt before leaves it to clean up
             log.debug("%s %s", change.action, change.path)
     except BaseException as err:
+        for tmp in staged.values():  # first: a directory this run made must be empty to go
+            _unlink_if_present(tmp)
         failures = journal.rollback()
         for backup in journal.backups:
-            if os.path.lexists(backup):
-                try:
-                    os.unlink(backup)
-                except OSError:
-                    pass
+            _unlink_if_present(backup)
         if not isinstance(err, (OSError, TargetError)):
             raise
-        where = current.path if current else "?"
+        where = current.path if current else "the staged files"
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
         if failures:
             raise TargetError(f"cannot write {where}: {reason}; undoing the run also failed "
@@ -391,9 +407,93 @@ def _commit(root, changes):
     # One fsync per directory, once every rename is done, makes the new entries durable
     # (each file's data was synced before its rename); the parents of the directories
     # this run created hold their entries.
-    changed = [c for c in changes if c.action != UNCHANGED]
-    _sync_dirs({os.path.dirname(c.target) for c in changed}
-               | {os.path.dirname(d) for c in changed for d in c.missing_dirs})
+    _sync_dirs({os.path.dirname(c.target) for c in pending}
+               | {os.path.dirname(d) for c in pending for d in c.missing_dirs})
+
+
+def _make_dirs(change, journal):
+    for directory in change.missing_dirs:
+        if not os.path.isdir(directory):
+            os.mkdir(directory, DIR_MODE)
+            journal.undo.append(lambda d=directory: os.rmdir(d))
+            os.chmod(directory, DIR_MODE)  # not narrowed by the umask (077: 0700)
+
+
+def _stage(change):
+    """The new content in a temporary file next to the target, not yet synced:
+    ``(path, open descriptor)``. The owner of the file it replaces is kept."""
+    tmp = _temp_name(change.target, "pn-new")
+    old = change.old_stat
+    fd = _create(tmp, change.new, change.mode, None if old is None else (old.st_uid, old.st_gid))
+    return tmp, fd
+
+
+def _sync_all(fds):
+    """fsync every descriptor before any rename (the data must be durable before a
+    name points at it). Several at once, from up to SYNC_THREADS threads: the
+    filesystem journal commits concurrent fsyncs together, so a fresh target with
+    a hundred files costs a few journal commits instead of a hundred (~40 -> ~14 ms
+    on the benchmark's disk, docs/performance.md). The first error is raised once
+    every fsync under way has ended."""
+    if len(fds) < 3:
+        for fd in fds:
+            os.fsync(fd)
+        return
+    import threading
+
+    queue, errors, lock = list(reversed(fds)), [], threading.Lock()
+
+    def work():
+        while True:
+            with lock:
+                if errors or not queue:
+                    return
+                fd = queue.pop()
+            try:
+                os.fsync(fd)
+            except BaseException as err:  # KeyboardInterrupt included: the main thread re-raises
+                with lock:
+                    errors.append(err)
+                return
+
+    started = []
+    try:
+        for _ in range(min(SYNC_THREADS, len(fds)) - 1):
+            thread = threading.Thread(target=work, name="packet-networking-fsync", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # no thread to be had (process limits): fewer at once
+                break
+            started.append(thread)
+        work()  # this thread takes its share; all of it if no other one started
+    finally:
+        with lock:
+            queue.clear()  # after an interrupt: no new fsync starts; the running ones end
+        for thread in started:
+            thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _close_all(fds):
+    """Close every descriptor; the first error is raised after all are closed, unless
+    an exception is already on its way."""
+    first = None
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError as err:
+            first = first or err
+    if first is not None and sys.exc_info()[0] is None:
+        raise first
+
+
+def _unlink_if_present(path):
+    if os.path.lexists(path):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 #: os.link errors meaning "this filesystem has no hard links" (vfat, some FUSE ones).
@@ -428,15 +528,9 @@ def _copy_backup(change, backup, link_error):
 def _write_new_file(path, data, mode, owner=None):
     """Create ``path`` (it must not exist), write ``data`` with ``mode`` and ``owner``
     (uid, gid), fsync it; on any failure remove it again."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    fd = _create(path, data, mode, owner)
     try:
         try:
-            os.fchmod(fd, mode)
-            if owner is not None:
-                os.fchown(fd, *owner)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -445,25 +539,38 @@ def _write_new_file(path, data, mode, owner=None):
         raise
 
 
-def _replace(change, journal):
-    tmp = _temp_name(change.target, "pn-new")
-    old = change.old_stat
-    _write_new_file(tmp, change.new, change.mode,
-                    None if old is None else (old.st_uid, old.st_gid))
-    undo_unlink = False
+def _create(path, data, mode, owner=None):
+    """Create ``path`` (it must not exist) holding ``data``, with ``mode`` and ``owner``
+    (uid, gid); return the open descriptor. On any failure it is closed and removed."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, mode)
+        if owner is not None:
+            os.fchown(fd, *owner)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
+        try:
+            os.close(fd)
+        finally:
+            os.unlink(path)
+        raise
+    return fd
+
+
+def _replace(change, journal, tmp):
+    """Swap the staged file ``tmp`` in at the change's target (the old file kept as a
+    backup until the run is whole)."""
     try:
         if change.old_stat is not None:
             backup = _backup(change, journal)
             journal.undo.append(lambda: os.rename(backup, change.target))
-        else:
-            journal.undo.append(lambda: os.unlink(change.target))
-            undo_unlink = True
+        else:  # nothing was there: whatever the rename left is this run's
+            journal.undo.append(lambda: _unlink_if_present(change.target))
         os.rename(tmp, change.target)
     except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        if undo_unlink:
-            journal.undo.pop()  # the file was never created
+        _unlink_if_present(tmp)
         raise
 
 

@@ -371,6 +371,69 @@ def test_successful_run_after_a_failed_one_gives_the_full_result(rootfs, monkeyp
     assert not [p for p in snapshot(rootfs) if ".pn-" in p]
 
 
+# --- staging: every new file durable before any rename ---------------------------------
+def _many_files(count=40):
+    return {f"etc/many/file{i:02}": W(f"content {i}\n") for i in range(count)}
+
+
+def test_every_new_file_is_synced_before_the_first_rename(rootfs, monkeypatch):
+    """Data durable before a name points at it, for every file: all fsyncs of the staged
+    files (several threads at once) come before the first rename."""
+    import threading
+
+    events, lock = [], threading.Lock()
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(fd):
+        real_fsync(fd)
+        with lock:
+            events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"),
+                           threading.current_thread().name))
+
+    def rename(src, dst, *args, **kwargs):
+        with lock:
+            events.append(("rename", src, dst))
+        return real_rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    writer.apply(str(rootfs), _many_files())
+    monkeypatch.undo()
+    first_rename = next(i for i, e in enumerate(events) if e[0] == "rename")
+    synced = {e[1] for e in events[:first_rename] if e[0] == "fsync"}
+    renamed = [e[1] for e in events if e[0] == "rename"]
+    assert len(renamed) == 40 and set(renamed) <= synced
+    assert len({e[2] for e in events if e[0] == "fsync" and e[1] in synced}) > 1
+    assert sorted(p.name for p in (rootfs / "etc/many").iterdir()) == \
+        [f"file{i:02}" for i in range(40)]
+
+
+@pytest.mark.parametrize("n", [1, 17, 40])
+def test_a_failing_fsync_of_a_staged_file_leaves_the_root_as_it_was(rootfs, monkeypatch, n):
+    existing_tree(rootfs)
+    before = snapshot(rootfs)
+    fake, calls = failing_on_call(os.fsync, n)
+    monkeypatch.setattr(os, "fsync", fake)
+    with pytest.raises(TargetError) as info:
+        writer.apply(str(rootfs), _many_files())
+    monkeypatch.undo()
+    assert "the root filesystem was left as it was" in info.value.one_line()
+    assert snapshot(rootfs) == before  # no staged file, no created directory left
+
+
+def test_without_threads_the_files_are_synced_one_by_one(rootfs, monkeypatch):
+    import threading
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    writer.apply(str(rootfs), _many_files())
+    monkeypatch.undo()
+    assert (rootfs / "etc/many/file39").read_text() == "content 39\n"
+    assert not [p for p in snapshot(rootfs) if ".pn-" in p]
+
+
 # --- dry run --------------------------------------------------------------------------
 def test_dry_run_writes_nothing_and_reports_diffs(rootfs):
     rendered = existing_tree(rootfs)

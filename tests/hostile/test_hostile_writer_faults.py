@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -37,6 +38,7 @@ class FaultyOS:
         self.no_hard_links = no_hard_links
         self.count = 0
         self.failed = False
+        self.lock = threading.Lock()  # the writer fsyncs from several threads
 
     def __getattr__(self, name):
         real = getattr(os, name)
@@ -48,11 +50,15 @@ class FaultyOS:
                 return real(*args, **kwargs)
             if name == "link" and self.no_hard_links:
                 raise OSError(errno.EPERM, "Operation not permitted")
-            self.count += 1
-            if self.failed and name in self.fail_after:
+            with self.lock:
+                self.count += 1
+                fail = self.count == self.fail_at
+                if fail:
+                    self.failed = True
+                failing_after = self.failed and name in self.fail_after
+            if failing_after and not fail:
                 raise OSError(errno.EIO, "rollback fails too")
-            if self.count == self.fail_at:
-                self.failed = True
+            if fail:
                 raise self.error
             if name == "fsync":
                 return None  # where it fails matters here, not durability: keep it fast
@@ -182,9 +188,9 @@ DRIVER = """
 import sys, time
 import packetnetworking.writer as w
 _replace = w._replace
-def slow(change, journal):
+def slow(*args):
     time.sleep(float(sys.argv[1]))
-    return _replace(change, journal)
+    return _replace(*args)
 w._replace = slow
 from packetnetworking.cli import main
 main(sys.argv[2:])
