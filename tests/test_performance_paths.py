@@ -344,6 +344,33 @@ def test_a_damaged_cache_entry_is_compiled_again(fresh_environment, template_pac
     assert fresh_environment.compiles == ["pn_cache_probe:t.j2"]
 
 
+@pytest.mark.parametrize("damage", ["magic", "checksum", "garbage"])
+def test_an_entry_of_another_jinja2_or_template_is_compiled_again(fresh_environment,
+                                                                  template_package, damage):
+    """The entry is read in one piece (templating.TemplateCache.load_bytecode): another
+    Jinja2's magic, a checksum of other source or garbage after a valid header all mean
+    "compile again", never "render this"."""
+    import marshal
+    import pickle
+
+    (template_package / "t.j2").write_text("value={{ value }}\n")
+    fresh_environment.new()
+    templating.render("pn_cache_probe:t.j2", value=1)
+    (entry,) = fresh_environment.directory.iterdir()
+    magic = jinja2.bccache.bc_magic
+    stale = marshal.dumps(compile("raise AssertionError('stale code rendered')", "x", "exec"))
+    if damage == "magic":
+        data = magic[:-1] + b"\0" + entry.read_bytes()[len(magic):]
+    elif damage == "checksum":
+        data = magic + pickle.dumps("0" * 40, 2) + stale
+    else:
+        data = entry.read_bytes()[:len(magic)] + b"\x80\x02garbage"
+    entry.write_bytes(data)
+    fresh_environment.new()
+    assert templating.render("pn_cache_probe:t.j2", value=5) == "value=5\n"
+    assert fresh_environment.compiles == ["pn_cache_probe:t.j2"]
+
+
 def test_an_unwritable_cache_only_costs_a_compile(monkeypatch, tmp_path, template_package):
     (template_package / "t.j2").write_text("value={{ value }}\n")
     blocker = tmp_path / "not-a-directory"
