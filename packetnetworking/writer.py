@@ -561,17 +561,14 @@ def _create(path, data, mode, owner=None):
 
 def _replace(change, journal, tmp):
     """Swap the staged file ``tmp`` in at the change's target (the old file kept as a
-    backup until the run is whole)."""
-    try:
-        if change.old_stat is not None:
-            backup = _backup(change, journal)
-            journal.undo.append(lambda: os.rename(backup, change.target))
-        else:  # nothing was there: whatever the rename left is this run's
-            journal.undo.append(lambda: _unlink_if_present(change.target))
-        os.rename(tmp, change.target)
-    except BaseException:
-        _unlink_if_present(tmp)
-        raise
+    backup until the run is whole). On failure ``_commit`` removes ``tmp`` with the
+    other staged files."""
+    if change.old_stat is not None:
+        backup = _backup(change, journal)
+        journal.undo.append(lambda: os.rename(backup, change.target))
+    else:  # nothing was there: whatever the rename left is this run's
+        journal.undo.append(lambda: _unlink_if_present(change.target))
+    os.rename(tmp, change.target)
 
 
 def _delete(change, journal):
