@@ -59,10 +59,7 @@ class Logger:
         return level >= _floor and self._real().isEnabledFor(level)
 
     def log(self, level, msg, *args, **kwargs):
-        if level >= _floor:
-            # stacklevel: the record names the caller, not this module
-            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1
-            self._real().log(level, msg, *args, **kwargs)
+        self._at(level, msg, args, kwargs)
 
     def debug(self, msg, *args, **kwargs):
         self._at(DEBUG, msg, args, kwargs)
@@ -84,6 +81,7 @@ class Logger:
 
     def _at(self, level, msg, args, kwargs):
         if level >= _floor:
+            # the record names the caller of debug()/log()..., not this module
             kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 2
             self._real().log(level, msg, *args, **kwargs)
 
