@@ -5,6 +5,7 @@ template name | None (delete) | Task}``; a ``DistroBuilder`` lists the network
 builders of a family; the ``Builder`` picks the distro builder, renders every
 task (pure, no disk access) and hands the result to the writer.
 """
+import dataclasses
 import sys
 from typing import Optional
 
@@ -13,38 +14,9 @@ import jinja2
 from packetnetworking import hooks, lazylog, templating
 from packetnetworking.errors import NothingToWrite, PacketNetworkingError, UnsupportedOS
 from packetnetworking.model import build_model, parse_os
-from packetnetworking.records import FrozenRecord
+from packetnetworking.tasks import APPEND, DELETE, WRITE, Rendered, Task  # noqa: F401
 
 log = lazylog.get(__name__)
-
-WRITE, APPEND, DELETE = "write", "append", "delete"
-
-
-class Task(FrozenRecord):
-    """What to do with one path: render ``template`` (or use ``content``), or delete.
-
-    ``append`` adds the rendered lines that the file does not hold yet, so a
-    second run adds nothing. ``context`` (extra template variables) is left out of
-    ``==`` and of the hash.
-    """
-
-    _not_compared = ("context",)
-
-    def __init__(self, template: Optional[str] = None, mode: int = 0o644, append: bool = False,
-                 content: Optional[str] = None, delete: bool = False,
-                 context: Optional[dict] = None):
-        self.__dict__.update(template=template, mode=mode, append=append, content=content,
-                             delete=delete, context=context)
-
-    @property
-    def action(self):
-        return DELETE if self.delete else APPEND if self.append else WRITE
-
-
-class Rendered(FrozenRecord):
-    def __init__(self, action: str, content: str = "", mode: int = 0o644):
-        self.__dict__.update(action=action, content=content, mode=mode)
-
 
 class NetworkBuilder:
     """Builds the tasks for one layout (bonded, individual, dhcp, ...) of one stack.
@@ -94,7 +66,7 @@ class NetworkBuilder:
         if not isinstance(value, Task):
             raise TypeError(f"task must be a template name, None or Task, not {value!r}")
         if value.template and ":" not in value.template:
-            value = value.replace(template=f"{self._package()}:{value.template}")
+            value = dataclasses.replace(value, template=f"{self._package()}:{value.template}")
         return value
 
     def _package(self):
@@ -312,7 +284,7 @@ class Builder:
             module = type(self.distro_builder).__module__
             if not hasattr(sys.modules[module], "__path__"):
                 module = module.rpartition(".")[0]
-            value = value.replace(template=f"{module}:{value.template}")
+            value = dataclasses.replace(value, template=f"{module}:{value.template}")
         return value, None
 
     def _render_one(self, path, task, builder):

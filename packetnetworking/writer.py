@@ -25,7 +25,7 @@ import time
 from typing import List, Optional
 
 from packetnetworking import lazylog
-from packetnetworking.builder import APPEND, DELETE, WRITE
+from packetnetworking.tasks import APPEND, DELETE, WRITE
 from packetnetworking.errors import TargetError
 from packetnetworking.records import Record
 

@@ -73,16 +73,6 @@ def test_a_run_from_files_imports_only_what_it_uses(tmp_path):
                 and m != "packetnetworking.stacks.selection"]
 
 
-def test_a_run_creates_no_dataclass(tmp_path):
-    """The model is made of records (packetnetworking.records): creating a dataclass
-    exec()s generated code, ~0.7 ms each, and importing dataclasses brings copy and
-    inspect along."""
-    added = set(_run_probe(tmp_path, EXAMPLES / "lshw.xml")["added"])
-    assert "packetnetworking.records" in added
-    for module in ("dataclasses", "copy"):
-        assert module not in added, f"{module} imported by a standard run"
-
-
 def test_lxml_is_imported_for_lshw_xml_only(tmp_path):
     added = set(_run_probe(tmp_path, EXAMPLES / "lshw.xml")["added"])
     assert "lxml.etree" in added
