@@ -7,10 +7,11 @@ or a config line. A bad field raises ``MetadataError`` naming it, e.g.
 """
 import ipaddress
 import json
-from typing import List, Optional, Tuple
+import re
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
 
 from packetnetworking.errors import MetadataError
-from packetnetworking.records import FrozenRecord
 
 #: Largest document accepted; real ones are a few KiB.
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
@@ -18,44 +19,26 @@ MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 LINK_AGGREGATIONS = ("bonded", "mlag_ha", "individual")
 DEFAULT_PRIVATE_SUBNETS = ("10.0.0.0/8",)
 
-# The name and MAC checks below are written with string operations, not regular
-# expressions: compiling the four patterns cost ~0.7 ms of every run
-# (docs/performance.md). tests/test_string_checks.py checks them against the patterns
-# they replace: hostname labels ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$,
-# interface names ^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$, MACs
-# ^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$ or ^[0-9a-f]{4}(\.[0-9a-f]{4}){2}$.
-_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-_LABEL_CHARS = _ALNUM | {"-"}
+_HOSTNAME_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 # Linux interface names: at most 15 bytes; we also refuse anything that could
 # break a file name (``/``), a config line (spaces, quotes, ``=``, ``#``) or an
 # alias (``:``).
-_IFNAME_CHARS = _ALNUM | {"_", ".", "-"}
-_HEX = frozenset("0123456789abcdef")
+_IFNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
+# 12 hex digits, alone or in pairs joined by one separator (``:`` or ``-``) used
+# throughout, or three groups of four joined by ``.``.
+_MAC = re.compile(r"[0-9a-f]{2}([:-]?)[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}"
+                  r"|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}")
+_NOT_HEX = re.compile(r"[^0-9a-f]")
 
 
 def normalize_mac(value):
-    """Return ``aa:bb:cc:dd:ee:ff`` or None when ``value`` is not a 48-bit MAC.
-
-    Accepted: 12 hex digits, alone or in pairs joined by ``:`` or ``-`` (one
-    separator throughout), or in three groups of four joined by ``.``."""
+    """Return ``aa:bb:cc:dd:ee:ff`` or None when ``value`` is not a 48-bit MAC."""
     if not isinstance(value, str):
         return None
     text = value.strip().lower()
-    if len(text) == 12:
-        groups = [text]
-    elif len(text) == 17 and text[2] in ":-":
-        groups = text.split(text[2])
-        if len(groups) != 6 or any(len(group) != 2 for group in groups):
-            return None
-    elif len(text) == 14:
-        groups = text.split(".")
-        if len(groups) != 3 or any(len(group) != 4 for group in groups):
-            return None
-    else:
+    if not _MAC.fullmatch(text):
         return None
-    digits = "".join(groups)
-    if not _HEX.issuperset(digits):
-        return None
+    digits = _NOT_HEX.sub("", text)
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
@@ -67,26 +50,25 @@ RESERVED_IFNAMES = frozenset({"lo", "all", "default", "bonding_masters"})
 
 def check_ifname(value):
     """True when ``value`` is safe as a Linux interface name in every format."""
-    return (isinstance(value, str) and 0 < len(value) <= 15 and value[0] in _ALNUM
-            and _IFNAME_CHARS.issuperset(value) and ".." not in value
-            and value not in RESERVED_IFNAMES)
+    return (isinstance(value, str) and _IFNAME.fullmatch(value) is not None
+            and ".." not in value and value not in RESERVED_IFNAMES)
 
 
 def check_hostname(value):
     if not isinstance(value, str) or not value or len(value) > 253:
         return False
-    return all(0 < len(label) <= 63 and label[0] in _ALNUM and label[-1] in _ALNUM
-               and _LABEL_CHARS.issuperset(label) for label in value.split("."))
+    return all(_HOSTNAME_LABEL.fullmatch(label) for label in value.split("."))
 
 
-class Address(FrozenRecord):
+@dataclass(frozen=True)
+class Address:
     """One configured IP address with its gateway."""
 
-    def __init__(self, interface: ipaddress._BaseAddress,  # IPv4Interface / IPv6Interface
-                 gateway: Optional[ipaddress._BaseAddress], public: bool, management: bool,
-                 enabled: bool):
-        self.__dict__.update(interface=interface, gateway=gateway, public=public,
-                             management=management, enabled=enabled)
+    interface: ipaddress._BaseAddress  # IPv4Interface / IPv6Interface
+    gateway: Optional[ipaddress._BaseAddress]
+    public: bool
+    management: bool
+    enabled: bool
 
     @property
     def family(self):
@@ -113,26 +95,31 @@ class Address(FrozenRecord):
         return f"{self.address}/{self.prefix}"
 
 
-class InterfaceSpec(FrozenRecord):
+@dataclass(frozen=True)
+class InterfaceSpec:
     """A ``network.interfaces`` entry: the provider's name, MAC and bond."""
 
-    def __init__(self, name: str, mac: str, bond: Optional[str], dhcp: bool):
-        self.__dict__.update(name=name, mac=mac, bond=bond, dhcp=dhcp)
+    name: str
+    mac: str
+    bond: Optional[str]
+    dhcp: bool
 
 
-class Metadata(FrozenRecord):
+@dataclass(frozen=True)
+class Metadata:
     """The validated document; ``raw`` is the decoded JSON, neither shown nor compared."""
 
-    _not_in_repr = _not_compared = ("raw",)
-
-    def __init__(self, hostname: str, plan: str, distro: Optional[str], version: Optional[str],
-                 interfaces: Tuple[InterfaceSpec, ...], addresses: Tuple[Address, ...],
-                 link_aggregation: str, bonding_mode: int, bond_mac: Optional[str],
-                 private_subnets: Tuple[ipaddress.IPv4Network, ...], raw: Optional[dict] = None):
-        self.__dict__.update(
-            hostname=hostname, plan=plan, distro=distro, version=version, interfaces=interfaces,
-            addresses=addresses, link_aggregation=link_aggregation, bonding_mode=bonding_mode,
-            bond_mac=bond_mac, private_subnets=private_subnets, raw={} if raw is None else raw)
+    hostname: str
+    plan: str
+    distro: Optional[str]
+    version: Optional[str]
+    interfaces: Tuple[InterfaceSpec, ...]
+    addresses: Tuple[Address, ...]
+    link_aggregation: str
+    bonding_mode: int
+    bond_mac: Optional[str]
+    private_subnets: Tuple[ipaddress.IPv4Network, ...]
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def dhcp(self):
@@ -307,7 +294,6 @@ def _parse_addresses(net):
         prefix = _parse_prefix(f, where, family)
         if prefix == 0:  # netplan refuses it, and the "network" would be everything
             raise MetadataError(f"{where}: /0 is not a usable prefix for {ip}")
-        # from the parsed value: formatting and re-parsing text costs ~10x more (IPv6)
         iface = (ipaddress.IPv4Interface if family == 4 else ipaddress.IPv6Interface)(
             (int(ip), prefix))
         gateway = None

@@ -9,9 +9,9 @@ rule appended to ``etc/mdev.conf`` runs ``nameif`` when a NIC appears.
 3.13): ``use bond`` + ``bond-members``, addresses in CIDR form, several
 ``address`` lines on one interface; the file also parses with Debian's ifupdown.
 """
+import logging
 import re
 
-from packetnetworking import lazylog
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.distros.debian import releases
@@ -19,7 +19,7 @@ from packetnetworking.distros.debian.builder import ModulesBuilder
 from packetnetworking.distros.debian.eni import eni_devices
 from packetnetworking.model import _natural_key
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 _ETH = re.compile(r"^eth(\d+)$")
 

@@ -5,15 +5,15 @@ matches Debian ``12``, ``'22.04.3'`` matches Ubuntu ``22.04``). A version with n
 rule gets the newest rule of the table and a WARNING: a new release is far more
 likely to behave like the last known one than like the first.
 """
+import logging
+from dataclasses import dataclass
 from typing import Tuple
 
-from packetnetworking import lazylog
-from packetnetworking.records import FrozenRecord
-
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 
-class Release(FrozenRecord):
+@dataclass(frozen=True)
+class Release:
     """What the tool does differently for one release.
 
     - ``bond_first``: write the bond stanza before its members in
@@ -24,10 +24,10 @@ class Release(FrozenRecord):
     - ``udev_rules``: pin NIC names by MAC in ``70-persistent-net.rules``.
     """
 
-    def __init__(self, version: Tuple[int, ...], bond_first: bool = False, resolved: bool = False,
-                 udev_rules: bool = True):
-        self.__dict__.update(version=version, bond_first=bond_first, resolved=resolved,
-                             udev_rules=udev_rules)
+    version: Tuple[int, ...]
+    bond_first: bool = False
+    resolved: bool = False
+    udev_rules: bool = True
 
     @property
     def name(self):

@@ -6,13 +6,14 @@ that carry it) or NetworkManager's ifcfg-rh plugin (RHEL, every 9, Fedora).
 Both read the same files; only the NetworkManager link removals and the
 name pinning (udev rules, systemd ``.link`` files) differ.
 """
-from packetnetworking import lazylog
+import logging
+from dataclasses import dataclass
+
 from packetnetworking.builder import DistroBuilder, NetworkBuilder, Task
 from packetnetworking.distros.common import HostFilesBuilder, pick_release
-from packetnetworking.records import FrozenRecord
 from packetnetworking.stacks.selection import NETWORK_SCRIPTS, NETWORKMANAGER
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 SCRIPTS = "etc/sysconfig/network-scripts"
 
@@ -35,11 +36,12 @@ REMOVE_IF_LEGACY = "remove-if-legacy"  # disable it only if the target has netwo
 KEEP = "keep"                        # NetworkManager reads the ifcfg files
 
 
-class Release(FrozenRecord):
+@dataclass(frozen=True)
+class Release:
     """What differs between releases: the NetworkManager policy and ``.link`` pinning."""
 
-    def __init__(self, networkmanager: str, link_files: bool = False):
-        self.__dict__.update(networkmanager=networkmanager, link_files=link_files)
+    networkmanager: str
+    link_files: bool = False
 
 
 _EL7 = Release(REMOVE)
