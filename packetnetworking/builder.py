@@ -4,6 +4,10 @@ A ``NetworkBuilder`` fills ``self.tasks`` with ``{path relative to the rootfs:
 template name | None (delete) | Task}``; a ``DistroBuilder`` lists the network
 builders of a family; the ``Builder`` picks the distro builder, renders every
 task (pure, no disk access) and hands the result to the writer.
+
+Around the chosen stack's files, the run also makes the target's other stacks
+step aside (ownership.py), enables the chosen stack's units (units.py) and
+removes what an earlier run wrote and this one does not (manifest.py).
 """
 import dataclasses
 import logging
@@ -15,7 +19,8 @@ import jinja2
 from packetnetworking import hooks, templating
 from packetnetworking.errors import NothingToWrite, PacketNetworkingError, UnsupportedOS
 from packetnetworking.model import build_model, parse_os
-from packetnetworking.tasks import APPEND, DELETE, WRITE, Rendered, Task  # noqa: F401
+from packetnetworking.tasks import (  # noqa: F401
+    APPEND, DELETE, MOVE_ASIDE, SYMLINK, WRITE, FileOp, Rendered, Task)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,12 @@ class NetworkBuilder:
 
     def build_tasks(self):
         raise NotImplementedError
+
+    def keep(self, path):
+        """Leave ``path`` as it is: not written by this run, and not removed even if an
+        earlier run wrote it (see manifest.py)."""
+        if self.distro_builder is not None:
+            self.distro_builder.kept.add(path)
 
     def context(self):
         """Values every template of this builder sees."""
@@ -89,6 +100,10 @@ class DistroBuilder:
       (``netplan``, ``networkmanager``, ``networkd`` live once in
       ``packetnetworking.stacks``).
 
+    - ``stack_configs``: the ``ownership.StackConfig`` of each stack the family
+      writes itself (what it reads, how it steps aside, its units); the shared
+      stacks and cloud-init have theirs in ``packetnetworking.stacks``.
+
     The stack comes from ``--renderer`` or, with ``auto``, from
     ``detect_stack()`` (what the target root runs). Override
     ``select_network_builders()`` for anything else.
@@ -99,6 +114,7 @@ class DistroBuilder:
     network_builders = []
     native_stacks = {}
     accepted_stacks = ()
+    stack_configs = ()
     registry = []
     _builtin_slot = None  # set by packetnetworking.distros when it is imported
 
@@ -123,6 +139,7 @@ class DistroBuilder:
         self.options = options or {}
         self.stack = None
         self.stack_reason = ""
+        self.kept = set()  # paths builders leave as they are (NetworkBuilder.keep)
 
     @property
     def os(self):
@@ -182,15 +199,49 @@ class DistroBuilder:
     def context(self):
         return {"stack": self.stack}
 
+    def all_stack_configs(self):
+        """The StackConfig of every stack the target may run: the family's own, then
+        cloud-init's and the shared stacks'."""
+        from packetnetworking import stacks as shared
+        return list(self.stack_configs) + shared.shared_configs()
+
     def build(self):
         tasks = {}
         self.builders = []
-        for cls in self.select_network_builders():
+        classes = self.select_network_builders()
+        configs = self.all_stack_configs()
+        for cls in classes + [b for config in configs for b in config.builders]:
             builder = cls(self.network, self)
             self.builders.append(builder)
             for path, task in builder.build().items():
                 tasks[path] = (task, builder)
+        for path, task in self.take_ownership(tasks, configs).items():
+            tasks[path] = (task, None)
         return tasks
+
+    def take_ownership(self, tasks, configs):
+        """``{path: Task}``: the other stacks step aside, the chosen one is enabled.
+
+        Reads the manifest of an earlier run (``self.manifest``, its entries'
+        states in ``self.manifest_states``): the files it wrote that this run does
+        not write are removed by its cleanup (``Builder.plan``) rather than moved
+        aside."""
+        from packetnetworking import ownership, units
+        from packetnetworking.manifest import Manifest
+
+        target = self.target
+        self.manifest = Manifest.load(target)
+        self.manifest_states = self.manifest.check(target)
+        ours = self.manifest.removable(self.manifest_states)
+        devices = ownership.Devices.of(self.network)
+        owned = ownership.step_aside(configs, self.stack, devices, target, keep=set(tasks),
+                                     ours=ours)
+        chosen = [config for config in configs if config.name == self.stack]
+        for config in chosen:
+            for path, task in units.enable(config.units, target, ours=ours).items():
+                if path not in tasks and path not in owned:
+                    owned[path] = task
+        return owned
 
     @classmethod
     def find(cls, distro):
@@ -290,7 +341,11 @@ class Builder:
 
     def _render_one(self, path, task, builder):
         if task.delete:
-            return Rendered(DELETE)
+            return FileOp(DELETE)
+        if task.move_aside:
+            return FileOp(MOVE_ASIDE)
+        if task.symlink is not None:
+            return FileOp(SYMLINK, link=task.symlink)
         if task.content is not None:
             content = task.content
         else:
@@ -306,13 +361,22 @@ class Builder:
             except jinja2.TemplateError as err:
                 raise TemplateFailure(f"rendering {path} from {task.template} failed: "
                                       f"{err}") from err
-        return Rendered(task.action, content, task.mode)
+        return FileOp(task.action, content, task.mode, keep_aside=task.keep_aside)
+
+    def plan(self, rootfs):
+        """``{path: FileOp}``: every change of the run, the manifest's included."""
+        tasks = self.build_tasks(rootfs)
+        rendered = self.render(tasks)
+        distro = self.distro_builder
+        manifest = getattr(distro, "manifest", None)
+        if manifest is not None:
+            rendered.update(manifest.finish(rendered, distro.manifest_states, distro.kept))
+        return rendered
 
     def run(self, rootfs, dry_run=False, writer=None):
         from packetnetworking import writer as default_writer
 
-        tasks = self.build_tasks(rootfs)
-        rendered = self.render(tasks)
+        rendered = self.plan(rootfs)
         result = (writer or default_writer).apply(rootfs, rendered, dry_run=dry_run)
         if not dry_run:
             hooks.trigger("written", self, rootfs, result)

@@ -17,6 +17,7 @@ from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.distros.debian import releases
 from packetnetworking.distros.debian.builder import ModulesBuilder
 from packetnetworking.distros.debian.eni import eni_devices
+from packetnetworking.distros.debian.foreign import ENI
 from packetnetworking.model import _natural_key
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class AlpineBuilder(DistroBuilder):
     network_builders = [HostFilesBuilder]
     native_stacks = {"eni": [AlpineInterfacesBuilder, ModulesBuilder, MdevNamesBuilder]}
     accepted_stacks = ("eni",)
+    stack_configs = (ENI,)
 
     def __init__(self, network, rootfs=None, options=None):
         super().__init__(network, rootfs=rootfs, options=options)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder, Task
 from packetnetworking.distros.common import HostFilesBuilder, pick_release
+from packetnetworking.distros.redhat.foreign import IFCFG_RH
 from packetnetworking.stacks.selection import NETWORK_SCRIPTS, NETWORKMANAGER
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,7 @@ class RedHatBuilder(DistroBuilder):
     native_stacks = {"ifcfg": [IfcfgBondedBuilder, IfcfgIndividualBuilder,
                                NetworkManagerRemovalBuilder]}
     accepted_stacks = ("ifcfg", "networkmanager", "networkd")
+    stack_configs = (IFCFG_RH,)
 
     _release = None
     _keeps_nm = None

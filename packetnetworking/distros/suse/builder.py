@@ -9,6 +9,7 @@ import logging
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder, pick_release
+from packetnetworking.distros.suse.foreign import SUSE_IFCFG
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ class SuseBuilder(DistroBuilder):
     native_stacks = {"ifcfg": [WickedBondedBuilder, WickedIndividualBuilder,
                                NetconfigDNSBuilder]}
     accepted_stacks = ("ifcfg", "networkmanager")
+    stack_configs = (SUSE_IFCFG,)
 
     _release = None
 
