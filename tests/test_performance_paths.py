@@ -2,7 +2,7 @@
 
 - a run from files imports neither requests nor (for a JSON NIC list) lxml, nor the
   modules of live discovery, nor importlib.metadata when no plugin is installed, nor
-  logging when it logs nothing it keeps, nor difflib (click's option suggestions), nor
+  difflib (click's option suggestions), nor
   locale (click's gettext lookups), nor dataclasses;
 - the entry-point pre-scan never hides a plugin importlib.metadata would find;
 - compiled templates cached on disk render exactly what a fresh compile renders, and an
@@ -64,7 +64,7 @@ def test_a_run_from_files_imports_only_what_it_uses(tmp_path):
     added = set(result["added"])
     assert "packetnetworking.writer" in added  # the probe sees the run's imports
     for module in ("requests", "urllib3", "lxml", "lxml.etree", "subprocess", "email.utils",
-                   "importlib.resources", "logging", "difflib", "locale"):
+                   "importlib.resources", "difflib", "locale"):
         assert module not in added, f"{module} imported by a run that does not need it"
     if not result["plugins_declared"]:
         assert "importlib.metadata" not in added
