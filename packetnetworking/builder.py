@@ -19,7 +19,7 @@ import jinja2
 from packetnetworking import hooks, templating
 from packetnetworking.errors import NothingToWrite, PacketNetworkingError, UnsupportedOS
 from packetnetworking.model import build_model, parse_os
-from packetnetworking.tasks import (  # noqa: F401
+from packetnetworking.tasks import (  # noqa: F401  (re-exported for builders and tests)
     APPEND, DELETE, MOVE_ASIDE, SYMLINK, WRITE, FileOp, Rendered, Task)
 
 log = logging.getLogger(__name__)
@@ -147,9 +147,12 @@ class DistroBuilder:
 
     @property
     def target(self):
-        """Read-only view of the target root, confined to it (see target.py)."""
+        """Read-only view of the target root, confined to it (see target.py); one for
+        the run, its handles closed when ``build()`` ends."""
         from packetnetworking.target import TargetRoot
-        return TargetRoot(self.rootfs)
+        if getattr(self, "_target", None) is None:
+            self._target = TargetRoot(self.rootfs)
+        return self._target
 
     def available_stacks(self):
         """``{stack name: [NetworkBuilder classes]}`` of every stack the family accepts."""
@@ -206,18 +209,21 @@ class DistroBuilder:
         return list(self.stack_configs) + shared.shared_configs()
 
     def build(self):
-        tasks = {}
-        self.builders = []
-        classes = self.select_network_builders()
-        configs = self.all_stack_configs()
-        for cls in classes + [b for config in configs for b in config.builders]:
-            builder = cls(self.network, self)
-            self.builders.append(builder)
-            for path, task in builder.build().items():
-                tasks[path] = (task, builder)
-        for path, task in self.take_ownership(tasks, configs).items():
-            tasks[path] = (task, None)
-        return tasks
+        try:
+            tasks = {}
+            self.builders = []
+            classes = self.select_network_builders()
+            configs = self.all_stack_configs()
+            for cls in classes + [b for config in configs for b in config.builders]:
+                builder = cls(self.network, self)
+                self.builders.append(builder)
+                for path, task in builder.build().items():
+                    tasks[path] = (task, builder)
+            for path, task in self.take_ownership(tasks, configs).items():
+                tasks[path] = (task, None)
+            return tasks
+        finally:
+            self.target.close()
 
     def take_ownership(self, tasks, configs):
         """``{path: Task}``: the other stacks step aside, the chosen one is enabled.
@@ -340,11 +346,9 @@ class Builder:
         return value, None
 
     def _render_one(self, path, task, builder):
-        if task.delete:
-            return FileOp(DELETE)
-        if task.move_aside:
-            return FileOp(MOVE_ASIDE)
-        if task.symlink is not None:
+        if task.action in (DELETE, MOVE_ASIDE):
+            return FileOp(task.action)
+        if task.action == SYMLINK:
             return FileOp(SYMLINK, link=task.symlink)
         if task.content is not None:
             content = task.content
@@ -374,13 +378,17 @@ class Builder:
         return rendered
 
     def run(self, rootfs, dry_run=False, writer=None):
+        """Build, render and write. The ``written`` hooks run inside the writer's
+        transaction: one that fails undoes the run."""
         from packetnetworking import writer as default_writer
 
         rendered = self.plan(rootfs)
-        result = (writer or default_writer).apply(rootfs, rendered, dry_run=dry_run)
-        if not dry_run:
+
+        def written(result):
             hooks.trigger("written", self, rootfs, result)
-        return result
+
+        return (writer or default_writer).apply(rootfs, rendered, dry_run=dry_run,
+                                                on_written=None if dry_run else written)
 
 
 class TemplateFailure(PacketNetworkingError):

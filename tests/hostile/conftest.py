@@ -42,8 +42,8 @@ class _NoSyncOS:
 
 @pytest.fixture(autouse=True)
 def _no_fsync_in_process(monkeypatch):
-    from packetnetworking import writer
-    monkeypatch.setattr(writer, "os", _NoSyncOS())
+    from packetnetworking import transaction
+    monkeypatch.setattr(transaction, "os", _NoSyncOS())
 
 
 @pytest.fixture

@@ -292,11 +292,10 @@ def test_followed_inside_the_root(ws, setup):
 
 def _read_in_target(root, rel):
     """Read ``rel`` as the target OS would (chroot semantics), without leaving ``root``."""
-    from packetnetworking.writer import resolve
-    path, missing = resolve(str(root), rel)
-    assert not missing, rel
-    with open(path, "rb") as f:
-        return f.read()
+    from packetnetworking.target import TargetRoot
+    text = TargetRoot(str(root)).read(rel)
+    assert text is not None, rel
+    return text.encode()
 
 
 def test_absolute_link_outside_is_rerooted_not_followed(ws):
