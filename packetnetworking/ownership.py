@@ -262,7 +262,7 @@ def _what(path, task):
 
 def _owner(config, chosen):
     if config.name == chosen:
-        return f"{chosen} would combine it with the files written for it"
+        return f"{chosen} would read it beside the files written for it"
     return f"{chosen or 'the chosen stack'} owns these devices, not {config.name}"
 
 
