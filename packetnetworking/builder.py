@@ -382,13 +382,15 @@ class Builder:
         transaction: one that fails undoes the run."""
         from packetnetworking import writer as default_writer
 
-        rendered = self.plan(rootfs)
-
         def written(result):
             hooks.trigger("written", self, rootfs, result)
 
-        return (writer or default_writer).apply(rootfs, rendered, dry_run=dry_run,
-                                                on_written=None if dry_run else written)
+        # what is planned depends on the target (the manifest, the other stacks' files):
+        # a concurrent run must not change it between this run's reading and writing
+        with default_writer.locked(rootfs):
+            rendered = self.plan(rootfs)
+            return (writer or default_writer).apply(rootfs, rendered, dry_run=dry_run,
+                                                    on_written=None if dry_run else written)
 
 
 class TemplateFailure(PacketNetworkingError):

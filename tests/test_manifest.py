@@ -177,3 +177,57 @@ def test_the_manifest_goes_through_the_writer_with_the_rest(tmp_path):
     with pytest.raises(Exception):
         _plan(root, RESOLVERS).run(str(root), writer=writer)
     assert snapshot(root) == before
+
+
+SLOW = """
+import sys, time
+from packetnetworking import transaction
+swap = transaction._swap
+def slow_swap(*args):
+    time.sleep(float(sys.argv[1]))
+    return swap(*args)
+transaction._swap = slow_swap
+from packetnetworking.entry import main
+main(sys.argv[2:])
+"""
+
+
+def _args(tmp_path, root, names, tag):
+    meta = tmp_path / f"metadata-{tag}.json"
+    meta.write_text(json.dumps(document()))
+    nics = tmp_path / f"nics-{tag}.json"
+    nics.write_text(json.dumps([{"name": n, "mac": m} for n, m in zip(names, MACS)]))
+    return ["-M", str(meta), "--nics-file", str(nics), "-o", "debian 12", "-t", str(root),
+            "--resolvers", ",".join(RESOLVERS), "--renderer", "networkd", "-q"]
+
+
+def test_a_run_started_during_another_plans_after_it(tmp_path):
+    """The second run reads the manifest only once the first has written it: it removes
+    the first run's files for the old names, so the target is its own whole output."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from helpers import REPO
+
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    assert cli(tmp_path, alone, "debian 12", "--renderer", "networkd", names=RENAMED)[0] == 0
+    root = tmp_path / "root"
+    root.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    first = subprocess.Popen([sys.executable, "-c", SLOW, "0.1",
+                              *_args(tmp_path, root, NAMES, "a")], env=env,
+                             stderr=subprocess.PIPE)
+    marker = root / NETWORKD / f"05-packet-{NAMES[0]}.link"
+    deadline = time.monotonic() + 60
+    while not marker.exists():  # the first run is half-way through its commit
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    second = subprocess.run([sys.executable, "-m", "packetnetworking",
+                             *_args(tmp_path, root, RENAMED, "b")], env=env,
+                            capture_output=True, timeout=120)
+    assert first.wait(timeout=120) == 0
+    assert second.returncode == 0, second.stderr
+    assert snapshot(root) == snapshot(alone)
