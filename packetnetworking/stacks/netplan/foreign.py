@@ -175,6 +175,8 @@ def read_yaml(text):
     lines = _lines(text)
     if not lines:
         return None
+    if lines[0].text[0] in "[{" and len(lines) == 1:  # the document is one flow node
+        return _value(lines[0].text)
     value, end = _block(lines, 0, lines[0].indent)
     if end != len(lines):
         raise Unreadable(f"unexpected indentation: {lines[end].text!r}")
@@ -210,34 +212,44 @@ def _lines(text):
     return lines
 
 
-def _without_comment(line):
+def _scan(text):
+    """``(index, char, quoted)`` for each character of ``text`` outside an escape, with
+    whether it lies inside a quoted scalar (a quote opens a scalar only where a YAML
+    token may start: a plain scalar such as ``it's`` holds quotes)."""
     quote = None
-    for i, char in enumerate(line):
+    i = 0
+    while i < len(text):
+        char = text[i]
         if quote:
-            if char == quote:
-                quote = None
-            elif char == "\\" and quote == '"':
+            if quote == '"' and char == "\\":
+                i += 2
                 continue
-        elif char in "\"'" and (i == 0 or line[i - 1] in " \t[{,:-"):
+            if char == quote:
+                if quote == "'" and text[i + 1:i + 2] == "'":
+                    i += 2
+                    continue
+                quote = None
+            yield i, char, True
+        elif char in "\"'" and (i == 0 or text[i - 1] in " \t[{,:-"):
             quote = char
-        elif char == "#" and (i == 0 or line[i - 1] in " \t"):
+            yield i, char, True
+        else:
+            yield i, char, False
+        i += 1
+
+
+def _without_comment(line):
+    for i, char, quoted in _scan(line):
+        if char == "#" and not quoted and (i == 0 or line[i - 1] in " \t"):
             return line[:i]
     return line
 
 
 def _balanced(text):
     depth = 0
-    quote = None
-    for i, char in enumerate(text):
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "\"'" and (i == 0 or text[i - 1] in " [{,:"):
-            quote = char
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth -= 1
+    for _, char, quoted in _scan(text):
+        if not quoted:
+            depth += (char in "[{") - (char in "]}")
     return depth <= 0
 
 
@@ -279,15 +291,28 @@ def _sequence(lines, i, indent):
                 value, i = _block(lines, i, lines[i].indent)
             else:
                 value = None
-        elif rest[0] not in "[{\"'" and _key_end(rest) is not None:
-            # "- key: value": a mapping whose first line starts after the dash
+        elif _is_item(rest) or _is_entry(rest):
+            # "- key: value" or "- - item": a mapping or sequence starting after the dash
             lines[i] = _Line(indent + len(lines[i].text) - len(rest), rest)
-            value, i = _mapping(lines, i, lines[i].indent)
+            value, i = _block(lines, i, lines[i].indent)
         else:
             value = _value(rest)
             i += 1
         items.append(value)
     return items, i
+
+
+def _is_entry(text):
+    """Whether ``text`` starts a mapping (``key: value``, ``"key": value``)."""
+    if text[0] in "[{":
+        return False
+    if text[0] in "\"'":
+        try:
+            _, end = _quoted(text, 0)
+        except Unreadable:
+            return False
+        return text[end:].lstrip().startswith(":")
+    return _key_end(text) is not None
 
 
 def _key_end(text):
@@ -329,6 +354,9 @@ def _value(text):
     return text.strip()
 
 
+_ESCAPES = {"\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t", " ": " ", "0": "\0"}
+
+
 def _quoted(text, pos):
     quote = text[pos]
     out = []
@@ -342,7 +370,10 @@ def _quoted(text, pos):
                 continue
             return "".join(out), i + 1
         if quote == '"' and char == "\\":
-            out.append(text[i + 1:i + 2])
+            escaped = _ESCAPES.get(text[i + 1:i + 2])
+            if escaped is None:
+                raise Unreadable(f"an escape this reader does not decode: {text[i:i + 2]!r}")
+            out.append(escaped)
             i += 2
             continue
         if quote == '"' and char == '"':
