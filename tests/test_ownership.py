@@ -22,10 +22,12 @@ from packetnetworking.target import TargetRoot
 from packetnetworking.tasks import ASIDE_SUFFIX, MOVE_ASIDE, WRITE
 from stack_cases import MACS, NAMES, require_tool
 from test_ifupdown_validator import ifup_no_act
+from test_networkmanager import CLOUD_INIT_KEYFILE, libnm  # noqa: F401  (a fixture)
 
 CLOUD_CFG = "etc/cloud/cloud.cfg.d/99-packet-networking.cfg"
 NM_CONF = "etc/NetworkManager/conf.d/90-packet-networking.conf"
 SCRIPTS = "etc/sysconfig/network-scripts"
+NM = "etc/NetworkManager/system-connections"
 
 
 def netplan_networks(tmp_path, root):
@@ -186,6 +188,7 @@ def test_rocky9_keyfiles_move_the_images_ifcfg_aside(tmp_path):
 @pytest.mark.parametrize("renderer", ["auto", "networkd"])
 def test_rocky9_through_the_cli(tmp_path, renderer):
     root = rocky9_networkmanager(tmp_path / "root")
+    put(root, f"{NM}/cloud-init-eth0.nmconnection", CLOUD_INIT_KEYFILE, 0o600)
     code, err = cli(tmp_path, root, "rocky 9", "--renderer", renderer)
     assert code == 0, err
     scripts = root / SCRIPTS
@@ -194,6 +197,21 @@ def test_rocky9_through_the_cli(tmp_path, renderer):
     assert (scripts / f"ifcfg-eth0{ASIDE_SUFFIX}").read_text() == IFCFG_ETH0
     assert (scripts / "ifcfg-eth9").read_text() == IFCFG_OTHER
     assert (scripts / "ifcfg-lo").read_text() == IFCFG_LO
+    keyfiles = sorted(p.name for p in (root / NM).iterdir())
+    if renderer == "auto":  # NetworkManager owns the NICs: cloud-init's profile stays, ours win
+        assert keyfiles == ["bond0.nmconnection", "cloud-init-eth0.nmconnection",
+                            f"{NAMES[0]}.nmconnection", f"{NAMES[1]}.nmconnection"]
+    else:
+        assert keyfiles == [f"cloud-init-eth0.nmconnection{ASIDE_SUFFIX}"]
+        assert f"mac:{MACS[0]};" in (root / NM_CONF).read_text()  # and it leaves them alone
+
+
+def test_rocky9_keyfiles_left_are_read_by_libnm(tmp_path, libnm):
+    root = rocky9_networkmanager(tmp_path / "root")
+    assert cli(tmp_path, root, "rocky 9")[0] == 0
+    conns = libnm(root / NM)
+    assert sorted(conns) == ["bond0", NAMES[0], NAMES[1]]
+    assert conns["bond0"]["ipv4"]["addresses"] == ["198.51.100.23/31", "10.66.4.5/31"]
 
 
 def test_rocky9_ifcfg_chosen_moves_aside_an_ifcfg_it_does_not_write(tmp_path):
@@ -253,7 +271,6 @@ def _all_configs():
 
 
 NETWORKD = "etc/systemd/network"
-NM = "etc/NetworkManager/system-connections"
 
 #: (name, {path: content}, chosen stack, paths that step aside)
 FILES = [
