@@ -26,7 +26,7 @@ import fnmatch
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, Optional, Tuple
 
 from packetnetworking.tasks import ASIDE_SUFFIX, Task
 
@@ -307,7 +307,3 @@ def shell_assignments(text):
             value = value[1:-1]
         values[key] = value
     return values
-
-
-def first(items: List[Optional[str]]):
-    return next((item for item in items if item), None)

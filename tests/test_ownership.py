@@ -5,8 +5,10 @@ the task level (what a run plans for the root: ``Builder.plan``) and through the
 and the real writer, with the real readers where they run here (``netplan generate``
 over the target's etc/netplan, ``ifup --no-act`` over the rewritten interfaces file).
 """
+import json
 import logging
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -20,7 +22,9 @@ from packetnetworking.ownership import Devices, step_aside
 from packetnetworking.stacks import shared_configs
 from packetnetworking.target import TargetRoot
 from packetnetworking.tasks import ASIDE_SUFFIX, MOVE_ASIDE, WRITE
-from stack_cases import MACS, NAMES, require_tool
+from helpers import run_cli as run_full
+from helpers import snapshot
+from stack_cases import MACS, NAMES, RESOLVERS, document, require_tool
 from test_ifupdown_validator import ifup_no_act
 from test_networkmanager import CLOUD_INIT_KEYFILE, libnm  # noqa: F401  (a fixture)
 
@@ -34,7 +38,6 @@ def netplan_networks(tmp_path, root):
     """What the real netplan makes of the target's etc/netplan: ``{file: text}`` of the
     networkd files it generates (``netplan generate --root-dir`` on a copy of etc/netplan,
     so the target itself gets no run/ directory)."""
-    import shutil
     copy = tmp_path / "netplan-copy"
     shutil.copytree(root / "etc/netplan", copy / "etc/netplan")
     proc = subprocess.run([require_tool("netplan"), "generate", "--root-dir", str(copy)],
@@ -80,12 +83,9 @@ def test_ubuntu_ifupdown_image_through_the_cli(tmp_path):
 
 
 def test_dry_run_lists_each_move_and_changes_nothing(tmp_path):
-    from helpers import snapshot, run_cli as run_full
     root = ubuntu_ifupdown_cloud_init(tmp_path / "root")
     before = snapshot(root)
     meta = tmp_path / "m.json"
-    import json
-    from stack_cases import document, RESOLVERS
     meta.write_text(json.dumps(document()))
     nics = tmp_path / "n.json"
     nics.write_text(json.dumps([{"name": n, "mac": m} for n, m in zip(NAMES, MACS[:2])]))
@@ -252,7 +252,7 @@ def test_no_networkmanager_no_unmanaged_file(tmp_path):
 # --- what each stack's files look like, and what is left alone ---------------------------
 
 def _devices():
-    from stack_cases import build_model, document
+    from stack_cases import build_model
     return Devices.of(build_model(document(), 2).network)
 
 
@@ -322,8 +322,8 @@ FILES = [
         f"{NETWORKD}/00-early.network": "[Match]\nName=en*\n",
         f"{NETWORKD}/50-late.network": "[Match]\nName=en*\n"},
      "networkd", [f"{NETWORKD}/00-early.network"]),
-    ("keyfile by interface-name", {f"{NM}/a.nmconnection":
-                                   f"[connection]\nid=a\ntype=ethernet\ninterface-name={NAMES[0]}\n"},
+    ("keyfile by interface-name", {
+        f"{NM}/a.nmconnection": f"[connection]\nid=a\ntype=ethernet\ninterface-name={NAMES[0]}\n"},
      "eni", [f"{NM}/a.nmconnection"]),
     ("keyfile by MAC, file without extension", {f"{NM}/cloud":
                                                 "[connection]\nid=c\ntype=ethernet\n"
