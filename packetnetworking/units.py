@@ -13,7 +13,8 @@ way: on a usr-merged root, where ``lib`` leads to ``usr/lib``, the latter).
 - a masked unit (``etc/systemd/system/UNIT`` -> ``/dev/null``) gets a WARNING
   and stays masked: the administrator decided;
 - a unit that is already enabled (one of its links exists and an earlier run of
-  this tool did not make it) is left as it is, ``Also=`` units included;
+  this tool did not make it, or the distribution ships it enabled in its own
+  ``lib/systemd/system/<target>.wants/``) is left as it is, ``Also=`` units included;
 - a unit file without an ``[Install]`` section gets the links its stack names
   (``Unit.wanted_by``); template units (``name@.service``) are not enabled.
 
@@ -65,6 +66,17 @@ def install_links(target, path, name, fallback=()):
     return list(dict.fromkeys(links)), also
 
 
+def _vendor_enabled(target, links):
+    """The ``.wants/`` links of ``links`` that the distribution ships in its own unit
+    directories (Flatcar enables systemd-networkd there)."""
+    found = []
+    for link in links:
+        relative = link[len(SYSTEM_CONFIG) + 1:]
+        if "/" in relative:  # a .wants/ or .requires/ link, not an alias
+            found += [f"{d}/{relative}" for d in UNIT_DIRS if target.lexists(f"{d}/{relative}")]
+    return found
+
+
 def enable(units, target, ours=()):
     """``{link path: Task(symlink=...)}`` enabling ``units`` (``ownership.Unit``) in
     ``target``; ``ours``: links an earlier run of this tool made (they are made
@@ -89,8 +101,9 @@ def enable(units, target, ours=()):
             continue
         links, also = install_links(target, path, name, fallback)
         present = [link for link in links if target.lexists(link)]
-        if any(link not in ours for link in present):
-            log.debug("%s is already enabled in the target (%s)", name, present[0])
+        vendor = _vendor_enabled(target, links)
+        if vendor or any(link not in ours for link in present):
+            log.debug("%s is already enabled in the target (%s)", name, (vendor or present)[0])
             continue
         for link in links:
             tasks[link] = Task(symlink=f"/{path}")

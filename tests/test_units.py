@@ -164,3 +164,16 @@ def test_no_systemd_no_links(tmp_path):
     root = tmp_path / "root"
     put(root, "sbin/ifup")
     assert not [a for a in actions(plan(root, "alpine 3.19")).values() if a == SYMLINK]
+
+
+def test_a_unit_the_distribution_enables_itself_is_left_as_it_is(tmp_path):
+    """Flatcar ships systemd-networkd enabled through its own unit directory."""
+    root = tmp_path / "root"
+    units(root, *NETWORKD, directory="usr/lib/systemd/system")
+    for name, target in (("systemd-networkd.service", "multi-user.target"),
+                         ("systemd-networkd.socket", "sockets.target")):
+        link(root, f"usr/lib/systemd/system/{target}.wants/{name}", f"../{name}")
+    planned = symlinks_planned(plan(root, "flatcar 4081.2.0"))
+    assert planned == {f"{SYSTEM}/network-online.target.wants/"
+                       "systemd-networkd-wait-online.service":
+                       "/usr/lib/systemd/system/systemd-networkd-wait-online.service"}
