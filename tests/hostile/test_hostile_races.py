@@ -11,7 +11,6 @@ bounded, and so are the swapper's time and the wait for it. The swap is atomic
 (``renameat2`` with ``RENAME_EXCHANGE``): ``etc`` is never missing, so no run
 creates a fresh one.
 """
-import os
 import subprocess
 import sys
 import time
