@@ -45,6 +45,10 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O
 _MISSING, _NOT_DIR = "missing", "not a directory"
 
 
+class NotADirectory(TargetError):
+    """A path goes through something that is not a directory: it cannot exist."""
+
+
 @dataclass(eq=False)
 class Dir:
     """An open directory of the target."""
@@ -176,8 +180,8 @@ class Root:
             elif found == _MISSING:
                 missing.append(part)
             else:
-                raise TargetError(f"{relpath}: {_join(stack[-1].path, part)} in the target is "
-                                  "not a directory", "remove or fix it in the target")
+                raise NotADirectory(f"{relpath}: {_join(stack[-1].path, part)} in the target "
+                                    "is not a directory", "remove or fix it in the target")
         # the path ends on a directory ("etc/.", a link to "/etc/"): name it from its parent
         if missing:
             return Location(stack[-1], missing[:-1], missing[-1], via)

@@ -1,8 +1,10 @@
 """BuilderHook: every subclass is a hook, called at lifecycle triggers.
 
 ``trigger(name, builder, ...)`` makes a fresh instance of every hook class and
-calls its ``hook_<name>(builder, ...)`` where defined. Exceptions raised in a
-hook propagate: a hook that fails must stop the run, not be skipped silently.
+calls its ``hook_<name>(builder, ...)`` where defined. A hook that fails stops the
+run, it is never skipped silently: a PacketNetworkingError keeps its message and
+exit code, anything else (SystemExit and other BaseExceptions included) becomes a
+HookError naming the hook class (exit 70).
 
 Triggers: ``initialized`` (the network model is ready and may be edited),
 ``tasks_built`` (the task dict may be edited), ``written`` (every file is in place, inside

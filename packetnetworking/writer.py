@@ -186,7 +186,12 @@ def _lock(fd, rootfs):
 def _plan(root, path, op):
     if op.action not in ACTIONS:
         raise TargetError(f"{path}: unknown action {op.action!r}")
-    location = root.locate(path, follow=op.action in (WRITE, APPEND))
+    try:
+        location = root.locate(path, follow=op.action in (WRITE, APPEND))
+    except confine.NotADirectory:
+        if op.action not in (DELETE, MOVE_ASIDE):
+            raise
+        return Change(path, UNCHANGED, path)  # a file on the way: the path cannot be there
     change = Change(path, op.action, location.path, mode=op.mode, link=op.link,
                     location=location)
     if location.host:
@@ -323,8 +328,9 @@ def _remove_stale_temporaries(root, changes):
     this run wrote, through the same handles: under the lock no other run owns them."""
     directories = {}
     for change in changes:
-        directory = change.dir or (None if change.location.missing or change.action == SKIPPED
-                                   else change.location.parent)
+        location = change.location
+        directory = change.dir or (None if location is None or location.missing
+                                   or change.action == SKIPPED else location.parent)
         if directory is not None:
             directories[id(directory)] = directory
     for directory in directories.values():

@@ -418,7 +418,7 @@ def test_every_new_file_is_synced_before_the_first_rename(rootfs, monkeypatch):
         real_fsync(fd)
         with lock:
             events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"),
-                           threading.current_thread().name))
+                           threading.get_ident()))
 
     def rename(src, dst, *args, **kwargs):
         with lock:
@@ -636,7 +636,8 @@ def test_dry_run_shows_the_new_actions(rootfs):
         "etc/hosts": FileOp(WRITE, "new\n", keep_aside=True)}, dry_run=True)
     assert snapshot(rootfs) == before
     diffs = {c.path: c.diff() for c in result.changed}
-    assert diffs["etc/netplan/a.yaml"] == f"renamed etc/netplan/a.yaml -> etc/netplan/a.yaml{ASIDE}\n"
+    assert diffs["etc/netplan/a.yaml"] == \
+        f"renamed etc/netplan/a.yaml -> etc/netplan/a.yaml{ASIDE}\n"
     assert diffs[WANTS] == f"--- /dev/null\n+++ b/{WANTS}\n@@ -0,0 +1 @@\n+-> {UNIT}\n"
     assert diffs["etc/hosts"].endswith(f"(the old file is kept as etc/hosts{ASIDE})\n")
 
@@ -746,3 +747,43 @@ def test_target_root_refuses_anything_but_a_regular_file_without_blocking(rootfs
     assert target.read("usr/sbin/ifup-link") is None
     assert target.exists("usr/sbin/ifup-link") and not target.is_dir("usr/sbin/ifup")
     assert target.resolved("usr/sbin/ifup-link") == "usr/sbin/ifup"
+
+
+# --- the builder hands the new actions to the writer unchanged ------------------------------
+def test_the_builder_renders_the_new_actions_into_file_ops():
+    from packetnetworking.builder import Builder, Task
+
+    ops = Builder(None, []).render({
+        "a": Task(symlink="/usr/lib/x.service"), "b": Task(move_aside=True),
+        "c": Task(content="x\n", mode=0o600, keep_aside=True), "d": Task(delete=True)})
+    assert ops == {"a": FileOp(SYMLINK, link="/usr/lib/x.service"), "b": FileOp(MOVE_ASIDE),
+                   "c": FileOp(WRITE, "x\n", 0o600, keep_aside=True), "d": FileOp(DELETE)}
+
+
+def test_a_run_writes_links_moves_and_keeps_aside_what_its_tasks_ask(cli_args, rootfs):
+    from packetnetworking.builder import Task
+    from packetnetworking.hooks import BuilderHook
+
+    with_os(rootfs)
+    (rootfs / "etc/netplan").mkdir(parents=True)
+    (rootfs / "etc/netplan/50-cloud-init.yaml").write_text("network: {version: 2}\n")
+    (rootfs / "etc/hostname").write_text("image-default\n")
+
+    class Ownership(BuilderHook):
+        def hook_tasks_built(self, builder, tasks):
+            tasks[WANTS] = Task(symlink=UNIT)
+            tasks["etc/netplan/50-cloud-init.yaml"] = Task(move_aside=True)
+            tasks["etc/hostname"] = Task(template="packetnetworking.distros.common:hostname.j2",
+                                         keep_aside=True)
+
+    code, out, err = run_cli(cli_args + ["-t", rootfs, "--dry-run"])
+    assert (code, err) == (0, "")
+    assert f"symlink   {WANTS}\n" in out and "move-aside etc/netplan/50-cloud-init.yaml\n" in out
+    code, out, err = run_cli(cli_args + ["-t", rootfs])
+    assert (code, err) == (0, "")
+    assert os.readlink(rootfs / WANTS) == UNIT
+    assert (rootfs / f"etc/netplan/50-cloud-init.yaml{ASIDE}").exists()
+    assert not (rootfs / "etc/netplan/50-cloud-init.yaml").exists()
+    assert (rootfs / "etc/hostname").read_text() == "node-01.example.net\n"
+    assert (rootfs / f"etc/hostname{ASIDE}").read_text() == "image-default\n"
+    BuilderHook.registry.remove(Ownership)
