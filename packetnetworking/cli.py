@@ -85,6 +85,13 @@ def _show_version(ctx, param, value):
         ctx.exit()
 
 
+def _list_distros(ctx, param, value):
+    if value and not ctx.resilient_parsing:
+        from packetnetworking.builder import list_distros
+        click.echo("\n".join(list_distros()))
+        ctx.exit()
+
+
 @click.command(cls=_Command, add_help_option=False)
 @click.option("-M", "--metadata-file", type=_PathType(allow_dash=True),
               help="Load metadata from a file ('-' for stdin); preferred over the URL.")
@@ -108,6 +115,9 @@ def _show_version(ctx, param, value):
               help="Print each file's action and a diff against the target; write nothing.")
 @click.option("-v", "--verbose", count=True, help="-v INFO, -vv DEBUG (with tracebacks).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing, errors included.")
+@click.option("--list-distros", is_flag=True, expose_value=False, is_eager=True,
+              callback=_list_distros,
+              help="List the distros -o accepts (with their other names) and exit.")
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
               callback=_show_version, help="Show the version and exit.")
 @click.option("-h", "--help", is_flag=True, expose_value=False, is_eager=True,
@@ -132,7 +142,7 @@ def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts,
     if resolvers is None:
         resolvers = source.host_resolvers()
     builder = Builder(meta, found, os_option, resolvers, options={"renderer": renderer})
-    builder.initialize()
+    builder.initialize(rootfs)
     result = builder.run(rootfs, dry_run=dry_run)
     _release_warnings()  # the run succeeded: the warnings it held back are shown now
     if dry_run and not quiet:
