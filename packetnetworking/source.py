@@ -227,8 +227,45 @@ def _reason(err):
     return " ".join(text.split())[:120] if text.strip() else type(err).__name__
 
 
-def host_resolvers(path="/etc/resolv.conf"):
-    """``nameserver`` lines (IPv4 and IPv6) of the host's resolv.conf, valid ones only."""
+#: The host's resolver files; module constants so tests can point them elsewhere.
+HOST_RESOLV_CONF = "/etc/resolv.conf"
+#: What systemd-resolved forwards to when the host's resolv.conf is its stub.
+RESOLVED_UPSTREAM_CONF = "/run/systemd/resolve/resolv.conf"
+#: The address of systemd-resolved's stub listener.
+RESOLVED_STUB = "127.0.0.53"
+
+
+def host_resolvers(path=None, upstream_path=None):
+    """The nameservers of the host's resolv.conf that the installed server can use.
+
+    A loopback server (127.0.0.0/8, ::1: systemd-resolved's stub, docker's
+    127.0.0.11, a local dnsmasq) answers on this host only, never on the server:
+    it is not returned. When the file is systemd-resolved's stub, the servers it
+    forwards to (``upstream_path``) are used instead; other loopback entries are
+    left out with a WARNING, and a WARNING says when none is left.
+    """
+    path = path or HOST_RESOLV_CONF
+    servers = _nameserver_lines(path)
+    loopback = [s for s in servers if ipaddress.ip_address(s).is_loopback]
+    if not loopback:
+        return servers
+    kept = [s for s in servers if s not in loopback]
+    if RESOLVED_STUB in loopback:
+        upstream_path = upstream_path or RESOLVED_UPSTREAM_CONF
+        upstream = [s for s in _nameserver_lines(upstream_path)
+                    if not ipaddress.ip_address(s).is_loopback]
+        if upstream:
+            log.info("%s points at systemd-resolved's stub (%s): using the servers it "
+                     "forwards to, from %s", path, RESOLVED_STUB, upstream_path)
+            return list(dict.fromkeys(upstream + kept))
+    log.warning("%s lists the loopback nameserver%s %s, which the installed server cannot "
+                "reach: left out%s", path, "s" if len(loopback) > 1 else "", ", ".join(loopback),
+                "" if kept else "; no nameserver is left (pass --resolvers)")
+    return kept
+
+
+def _nameserver_lines(path):
+    """``nameserver`` lines (IPv4 and IPv6) of a resolv.conf, valid ones only, once each."""
     servers = []
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
