@@ -132,7 +132,9 @@ def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts,
     from packetnetworking.builder import Builder
     from packetnetworking import nics as nic_discovery
 
-    meta = source.load(metadata_file, metadata_url, max_attempts)
+    url_source = click.get_current_context().get_parameter_source("metadata_url")
+    meta = source.load(metadata_file, metadata_url, max_attempts,
+                       url_given=url_source is not click.core.ParameterSource.DEFAULT)
     if nics_file is not None:
         found = nic_discovery.load_nics_file(_read_nics_file(nics_file), nics_file)
         for nic in found:

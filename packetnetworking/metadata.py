@@ -7,25 +7,29 @@ or a config line. A bad field raises ``MetadataError`` naming it, e.g.
 """
 import ipaddress
 import json
+import logging
+import re
 from typing import List, Optional, Tuple
 
 from packetnetworking.errors import MetadataError
 from packetnetworking.records import FrozenRecord
 
-#: Largest document accepted; real ones are a few KiB.
-MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+log = logging.getLogger(__name__)
+
+#: Largest document accepted: real ones are a few KiB, but customdata can be large.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+#: The bonding mode when the document names none: LACP, as every Equinix Metal plan.
+DEFAULT_BONDING_MODE = 4
 
 LINK_AGGREGATIONS = ("bonded", "mlag_ha", "individual")
 DEFAULT_PRIVATE_SUBNETS = ("10.0.0.0/8",)
 
-# The name and MAC checks below are written with string operations, not regular
-# expressions: compiling the four patterns cost ~0.7 ms of every run
+# The interface name and MAC checks below are written with string operations, not
+# regular expressions: compiling the patterns cost ~0.7 ms of every run
 # (docs/performance.md). tests/test_string_checks.py checks them against the patterns
-# they replace: hostname labels ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$,
-# interface names ^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$, MACs
+# they replace: interface names ^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$, MACs
 # ^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$ or ^[0-9a-f]{4}(\.[0-9a-f]{4}){2}$.
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-_LABEL_CHARS = _ALNUM | {"-"}
 # Linux interface names: at most 15 bytes; we also refuse anything that could
 # break a file name (``/``), a config line (spaces, quotes, ``=``, ``#``) or an
 # alias (``:``).
@@ -72,11 +76,16 @@ def check_ifname(value):
             and value not in RESERVED_IFNAMES)
 
 
+#: A host name label: letters, digits, '_' (systemd accepts it) and '-' inside.
+_HOSTNAME_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+
+
 def check_hostname(value):
+    """True for dot-separated labels of letters, digits, '_' and '-' (not at a label's
+    ends), at most 253 characters: nothing that could break a file or a shell line."""
     if not isinstance(value, str) or not value or len(value) > 253:
         return False
-    return all(0 < len(label) <= 63 and label[0] in _ALNUM and label[-1] in _ALNUM
-               and _LABEL_CHARS.issuperset(label) for label in value.split("."))
+    return all(_HOSTNAME_LABEL.fullmatch(label) for label in value.split("."))
 
 
 class Address(FrozenRecord):
@@ -139,26 +148,75 @@ class Metadata(FrozenRecord):
         return any(i.dhcp for i in self.interfaces)
 
 
-def loads(data):
-    """Decode a metadata document (bytes or str) and validate it."""
+#: What to do about a document whose content is wrong, wherever it came from.
+FIX_DOCUMENT = "correct the document (or this server's record in the metadata service)"
+
+
+def loads(data, where="metadata", hint="check the metadata source", url=False):
+    """Decode a metadata document (bytes or str) and validate it.
+
+    ``where`` names the input in every message (``metadata file m.json``,
+    ``metadata from http://...``); ``hint`` says what to do when it is not the
+    document at all; ``url``: it came from a metadata service.
+    """
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise MetadataError(
-            f"metadata document is {len(data)} bytes, more than the "
-            f"{MAX_DOCUMENT_BYTES} accepted", "check the metadata source")
+        raise MetadataError(f"{where} is {len(data)} bytes, more than the "
+                            f"{MAX_DOCUMENT_BYTES} accepted", hint)
+    head = data.lstrip(b" \t\r\n")[:512].lower()
+    if not head:
+        raise MetadataError(f"{where} is empty", hint)
+    if head.startswith(b"<") and (b"<html" in head or b"<!doctype html" in head):
+        raise MetadataError(f"{where} is an HTML page, not the JSON metadata document", hint)
     try:
         doc = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as err:
-        raise MetadataError(f"metadata is not UTF-8 text ({err.reason} at byte {err.start})",
-                            "check the metadata source") from None
+        raise MetadataError(f"{where} is not UTF-8 text ({err.reason} at byte {err.start})",
+                            hint) from None
     except (ValueError, RecursionError) as err:  # ValueError: also a 5000-digit number
-        where = f" (line {err.lineno} column {err.colno})" if hasattr(err, "lineno") else ""
+        at = f" (line {err.lineno} column {err.colno})" if hasattr(err, "lineno") else ""
         reason = getattr(err, "msg", None) or (
             "nested too deeply" if isinstance(err, RecursionError) else "a number is too long")
-        raise MetadataError(f"metadata is not valid JSON{where}: {reason}",
-                            "check the metadata source") from None
-    return parse(doc)
+        raise MetadataError(f"{where} is not valid JSON{at}: {reason}", hint) from None
+    if not isinstance(doc, dict):
+        raise MetadataError(f"{where} is {_kind(doc)}, not a JSON object", hint)
+    message = service_error(doc)
+    if message is not None:
+        raise MetadataError(f"{where} is an error from the metadata service: {_short(message, 200)!r}",
+                            "check that this server is registered with the service and that "
+                            "--metadata-url is its /metadata endpoint" if url else
+                            "fetch the document again once the service knows this server")
+    if "network" not in doc:
+        raise MetadataError(f"{where} has no network section",
+                            "--metadata-url must be the Equinix-compatible /metadata endpoint "
+                            "(Hegel's current /metadata serves storage only)" if url else
+                            "pass the Equinix-compatible metadata document (Hegel's current "
+                            "/metadata serves storage only)")
+    try:
+        return parse(doc)
+    except MetadataError as err:
+        raise MetadataError(f"{where}: {err}", err.hint or FIX_DOCUMENT) from None
+
+
+def service_error(doc):
+    """The message of an error a metadata service answered with, or None.
+
+    Hegel answers ``{"error": "..."}`` or ``{"error": {"error": ..., "comment": ...}}``;
+    Equinix-style services ``{"errors": ["..."]}``. A document with a network
+    section is never an error.
+    """
+    if not isinstance(doc, dict) or "network" in doc:
+        return None
+    for key in ("error", "errors"):
+        value = doc.get(key)
+        if isinstance(value, dict):
+            value = [value.get(k) for k in ("error", "message", "comment")]
+        if isinstance(value, list):
+            value = "; ".join(str(v) for v in value if v not in (None, ""))
+        if value not in (None, ""):
+            return str(value)
+    return None
 
 
 class _Fields:
@@ -216,9 +274,12 @@ def parse(doc):
     """Validate a decoded document and return a ``Metadata``."""
     top = _Fields(doc, "")
     hostname = top.get("hostname", str)
+    if hostname.endswith(".") and len(hostname) > 1:  # the DNS root: not part of the name
+        log.info("hostname: %r written without its trailing dot", hostname)
+        hostname = hostname[:-1]
     if not check_hostname(hostname):
         raise MetadataError(f"hostname: {_short(hostname)!r} is not a valid host name "
-                            "(RFC 1123 labels of letters, digits and '-', at most 253 characters)")
+                            "(labels of letters, digits, '_' and '-', at most 253 characters)")
     plan = top.get("plan", str, required=False, default="")
     distro = version = None
     os_info = top.get("operating_system", dict, required=False)
@@ -286,46 +347,110 @@ def _parse_interfaces(net):
     return tuple(interfaces)
 
 
+#: The addresses the layout configures: the first enabled management address of
+#: each of these kinds, ``(family, public)``. A private IPv6 is never configured.
+USED_KINDS = {(4, True): "public IPv4", (6, True): "public IPv6", (4, False): "private IPv4"}
+#: RFC 1918 and ULA: an address without ``public`` in these is private.
+PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n) for n in
+                         ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+
+
 def _parse_addresses(net):
+    """Every address that parses; an address the layout does not configure (its flags
+    say so, or one of its kind came before) may be malformed: a WARNING, then left out."""
     values = net.get("addresses", list, required=False, default=[])
-    addresses = []
+    addresses, used = [], set()
     for i, value in enumerate(values):
         where = f"network.addresses[{i}]"
         f = _Fields(value, where)
-        family = f.get("address_family", int)
-        if family not in (4, 6):
-            raise MetadataError(f"{where}.address_family: {family} is not 4 or 6")
-        cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
-        raw_ip = f.get("address", str)
         try:
-            ip = _unscoped(cls(raw_ip.strip()))
-        except ValueError:
-            raise MetadataError(f"{where}.address: {_short(raw_ip)!r} is not an "
-                                f"IPv{family} address") from None
-        if ip.is_unspecified or ip.is_multicast:  # parsers refuse them on an interface
-            raise MetadataError(f"{where}.address: {ip} is not a host address")
-        prefix = _parse_prefix(f, where, family)
-        if prefix == 0:  # netplan refuses it, and the "network" would be everything
-            raise MetadataError(f"{where}: /0 is not a usable prefix for {ip}")
-        # from the parsed value: formatting and re-parsing text costs ~10x more (IPv6)
-        iface = (ipaddress.IPv4Interface if family == 4 else ipaddress.IPv6Interface)(
-            (int(ip), prefix))
-        gateway = None
-        raw_gw = f.get("gateway", str, required=False)
-        if raw_gw is not None:
-            try:
-                gateway = _unscoped(cls(raw_gw.strip()))
-            except ValueError:
-                raise MetadataError(f"{where}.gateway: {_short(raw_gw)!r} is not an "
-                                    f"IPv{family} address") from None
-            if gateway not in iface.network:
-                raise MetadataError(f"{where}.gateway: {gateway} is not in {iface}")
-        addresses.append(Address(
-            interface=iface, gateway=gateway,
-            public=f.get("public", bool, required=False, default=False),
-            management=f.get("management", bool, required=False, default=False),
-            enabled=f.get("enabled", bool, required=False, default=True)))
+            address = _parse_address(f, where)
+        except MetadataError as err:
+            reason = _unused(f, used)
+            if reason is None:
+                raise
+            log.warning("%s; left out: %s", err.one_line(), reason)
+            continue
+        if address.enabled and address.management:
+            used.add((address.family, address.public))
+        addresses.append(address)
     return tuple(addresses)
+
+
+def _parse_address(f, where):
+    family = f.get("address_family", int)
+    if family not in (4, 6):
+        raise MetadataError(f"{where}.address_family: {family} is not 4 or 6")
+    cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
+    ip = _parse_ip(f, where, cls, family)
+    if ip.is_unspecified or ip.is_multicast:  # parsers refuse them on an interface
+        raise MetadataError(f"{where}.address: {ip} is not a host address")
+    prefix = _parse_prefix(f, where, family)
+    if prefix == 0:  # netplan refuses it, and the "network" would be everything
+        raise MetadataError(f"{where}: /0 is not a usable prefix for {ip}")
+    iface = (ipaddress.IPv4Interface if family == 4 else ipaddress.IPv6Interface)(
+        (int(ip), prefix))
+    gateway = None
+    raw_gw = f.get("gateway", str, required=False)
+    if raw_gw is not None:
+        try:
+            gateway = _unscoped(cls(raw_gw.strip()))
+        except ValueError:
+            raise MetadataError(f"{where}.gateway: {_short(raw_gw)!r} is not an "
+                                f"IPv{family} address") from None
+        if gateway not in iface.network:
+            raise MetadataError(f"{where}.gateway: {gateway} is not in {iface}")
+    public = f.get("public", bool, required=False)
+    return Address(
+        interface=iface, gateway=gateway,
+        public=_is_public(ip) if public is None else public,
+        # converters (osie-runner's) drop "management" and "enabled" when true
+        management=f.get("management", bool, required=False, default=True),
+        enabled=f.get("enabled", bool, required=False, default=True))
+
+
+def _parse_ip(f, where, cls, family):
+    raw_ip = f.get("address", str)
+    try:
+        return _unscoped(cls(raw_ip.strip()))
+    except ValueError:
+        raise MetadataError(f"{where}.address: {_short(raw_ip)!r} is not an "
+                            f"IPv{family} address") from None
+
+
+def _is_public(ip):
+    return not any(ip in network for network in PRIVATE_NETWORKS if network.version == ip.version)
+
+
+def _unused(f, used):
+    """Why the layout does not configure this address, from its own flags; None when
+    it does, or when the flags cannot be read (then it is validated)."""
+    flags = {}
+    for key in ("enabled", "management", "public"):
+        value = f.obj.get(key)
+        if value is not None and not isinstance(value, bool):
+            return None
+        flags[key] = value
+    if flags["enabled"] is False:
+        return "disabled (enabled: false), it is not configured"
+    if flags["management"] is False:
+        return "not a management address (management: false), it is not configured"
+    family = f.obj.get("address_family")
+    if family not in (4, 6) or isinstance(family, bool):
+        return None
+    public = flags["public"]
+    if public is None:
+        try:
+            cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
+            public = _is_public(_parse_ip(f, "", cls, family))
+        except MetadataError:
+            return None
+    kind = (family, public)
+    if kind not in USED_KINDS:
+        return "a private IPv6 address is never configured"
+    if kind in used:
+        return f"only the first {USED_KINDS[kind]} management address is configured"
+    return None
 
 
 def _unscoped(ip):
@@ -371,13 +496,19 @@ def _netmask_prefix(netmask, family):
 
 
 def _parse_bonding(net):
-    bonding = net.get("bonding", dict, required=False, default={})
-    f = _Fields(bonding, "network.bonding")
+    bonding = net.get("bonding", dict, required=False)
+    f = _Fields(bonding or {}, "network.bonding")
     link = f.get("link_aggregation", str, required=False, default="bonded")
     if link not in LINK_AGGREGATIONS:
         raise MetadataError(f"network.bonding.link_aggregation: {_short(link)!r} is not one of "
                             f"{', '.join(LINK_AGGREGATIONS)} or null")
-    mode = f.get("mode", int, required=False, default=4)
+    mode = f.get("mode", int, required=False)
+    if mode is None:
+        mode = DEFAULT_BONDING_MODE
+        if link != "individual":  # no bond, no mode to miss
+            log.warning("%s: bonding with mode %d (802.3ad, LACP), as Equinix Metal does",
+                        "network.bonding.mode is missing" if bonding else
+                        "network.bonding is missing", mode)
     if not 0 <= mode <= 6:
         raise MetadataError(f"network.bonding.mode: {mode} is not a bonding mode from 0 to 6")
     bond_mac = None

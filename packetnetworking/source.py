@@ -11,6 +11,7 @@ resolve: a DNS lookup cannot be interrupted).
 """
 import contextlib
 import ipaddress
+import json
 import os
 import random
 import threading
@@ -27,17 +28,32 @@ READ_TIMEOUT = 10.0
 ATTEMPT_DEADLINE = 20.0       # whole attempt: connect, headers, last byte of the body
 BACKOFF_FIRST = 1.0
 BACKOFF_CAP = 30.0
-RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))  # every 5xx, 501 included
+#: Retried: a service can answer 404 until the hardware is registered, 408/429 ask
+#: to come back, every 5xx (501 included) may pass. Any other status fails at once
+#: (400, 401, 403: asking again changes nothing).
+RETRY_STATUSES = frozenset({404, 408, 429}) | frozenset(range(500, 600))
+#: How much of an error answer is read to quote the service's message.
+ERROR_BODY_BYTES = 64 * 1024
 
 
-def load(path=None, url=None, max_attempts=10, stdin=None):
-    """Return the validated ``Metadata`` from a file (preferred) or the URL."""
+#: What to do when a file or a URL does not hold the metadata document at all.
+FILE_HINT = "pass the JSON document the metadata service serves at /metadata"
+URL_HINT = "check --metadata-url: it must be the Equinix-compatible /metadata endpoint"
+
+
+def load(path=None, url=None, max_attempts=10, stdin=None, url_given=True):
+    """Return the validated ``Metadata`` from a file (preferred) or the URL.
+
+    ``url_given``: the URL was passed (option or environment), not the default."""
     if path is not None:
-        if url:
+        if url and url_given:
             log.debug("both a metadata file and a URL were given: using the file %s", path)
-        return metadata.loads(read_file(path, stdin))
+        where = "metadata from stdin" if path == "-" else f"metadata file {path}"
+        return metadata.loads(read_file(path, stdin), where, FILE_HINT)
     if url:
-        return metadata.loads(fetch(url, max_attempts))
+        log.info("fetching the metadata from %s%s", url, "" if url_given else " (the default)")
+        return metadata.loads(fetch(url, max_attempts), f"metadata from {url}", URL_HINT,
+                              url=True)
     raise NoMetadataSource("no metadata source")
 
 
@@ -79,9 +95,10 @@ def backoff_delay(attempt, rng=random):
 def fetch(url, max_attempts=10, sleep=None):
     """GET ``url`` with bounded retries; returns the body's bytes.
 
-    Retried: connection errors, timeouts, stalls, truncated bodies, HTTP 429 and 5xx.
-    Not retried (exit 40 at once): an invalid URL, a redirect loop, any other HTTP
-    status, a body larger than ``metadata.MAX_DOCUMENT_BYTES``.
+    Retried: connection errors, timeouts, stalls, truncated bodies, HTTP 404, 408,
+    429 and 5xx. Not retried (exit 40 at once): an invalid URL, a redirect loop, any
+    other HTTP status, a body larger than ``metadata.MAX_DOCUMENT_BYTES``. An error
+    answer's message (``{"error": ...}``) is quoted.
     """
     lazylog.ensure()  # urllib3 logs through the logging module: it must meet the CLI's set-up
     import requests  # only when a URL is used: it is slow to import
@@ -98,9 +115,11 @@ def fetch(url, max_attempts=10, sleep=None):
                 if attempt > 1:
                     log.info("metadata fetched at attempt %d/%d", attempt, max_attempts)
                 return body
+            said = _said(body)
             if status not in RETRY_STATUSES:
-                raise MetadataUnreachable(f"metadata service answered HTTP {status} for {url}")
-            last = f"HTTP {status}"
+                raise MetadataUnreachable(
+                    f"metadata service answered HTTP {status} for {url}{said}")
+            last = f"HTTP {status}{said}"
         except requests.exceptions.TooManyRedirects:
             raise MetadataUnreachable(f"metadata URL {url} redirects too many times") from None
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
@@ -121,7 +140,20 @@ def fetch(url, max_attempts=10, sleep=None):
         log.warning("metadata attempt %d/%d failed (%s); retrying in %.1fs",
                     attempt, max_attempts, last, delay)
         sleep(delay)
-    raise MetadataUnreachable(f"metadata service unreachable after {max_attempts} attempts: {last}")
+    raise MetadataUnreachable(f"metadata service unreachable after {max_attempts} "
+                              f"attempt{'s' if max_attempts != 1 else ''}: {last}")
+
+
+def _said(body):
+    """``: 'message'`` when an error answer carries a service's message, else ''."""
+    try:
+        message = metadata.service_error(json.loads(body.decode("utf-8", "replace")))
+    except (ValueError, RecursionError):
+        return ""
+    if not message:
+        return ""
+    text = " ".join(message.split())
+    return f": {text[:200]!r}"
 
 
 class _Stalled(Exception):
@@ -178,7 +210,7 @@ def _get(session, requests, url):
                               "Accept-Encoding": "identity"}) as response:
         retry_after = _retry_after(response.headers.get("Retry-After"))
         if response.status_code != 200:
-            return b"", response.status_code, retry_after
+            return _error_body(response), response.status_code, retry_after
         announced = response.headers.get("Content-Length", "").strip()
         if announced.isdigit() and (len(announced) > 12
                                     or int(announced) > metadata.MAX_DOCUMENT_BYTES):
@@ -197,6 +229,20 @@ def _get(session, requests, url):
         if expected and expected.isdigit() and int(expected) != size:
             raise _Stalled(f"truncated body: {size} of {expected} bytes")
         return b"".join(chunks), 200, retry_after
+
+
+def _error_body(response):
+    """The first ``ERROR_BODY_BYTES`` of an error answer (b'' when it cannot be read)."""
+    chunks, size = [], 0
+    try:
+        for chunk in response.iter_content(16 * 1024):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= ERROR_BODY_BYTES:
+                break
+    except Exception:  # noqa: BLE001  (the status is the answer; its body is a bonus)
+        return b""
+    return b"".join(chunks)[:ERROR_BODY_BYTES]
 
 
 def _retry_after(value):

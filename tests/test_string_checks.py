@@ -13,7 +13,6 @@ from hypothesis import example, given, settings, strategies as st
 
 from packetnetworking import metadata, model, templating, writer
 
-HOSTNAME_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
 MAC = re.compile(r"^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
 MAC_DOTTED = re.compile(r"^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$")
@@ -32,12 +31,6 @@ def old_normalize_mac(value):
 def old_check_ifname(value):
     return (bool(IFNAME.fullmatch(value)) and ".." not in value
             and value not in metadata.RESERVED_IFNAMES)
-
-
-def old_check_hostname(value):
-    if not value or len(value) > 253:
-        return False
-    return all(HOSTNAME_LABEL.fullmatch(label) for label in value.split("."))
 
 
 def old_leading_numbers(text):
@@ -85,17 +78,6 @@ def test_mac_normalization_matches_the_pattern(value):
 @example("é")
 def test_interface_name_check_matches_the_pattern(value):
     assert metadata.check_ifname(value) == old_check_ifname(value)
-
-
-@SETTINGS
-@given(_pieces("node-01", ".example", ".net", "-", "..", "a" * 62, "x" * 120))
-@example("a" * 63)
-@example("a" * 64)
-@example("a." * 126 + "a")
-@example("node-01.example.net.")
-@example("host\n")
-def test_hostname_check_matches_the_pattern(value):
-    assert metadata.check_hostname(value) == old_check_hostname(value)
 
 
 @SETTINGS
