@@ -7,18 +7,19 @@ task (pure, no disk access) and hands the result to the writer.
 """
 import dataclasses
 import functools
+import logging
 import sys
 from typing import Optional
 
 import jinja2
 
-from packetnetworking import hooks, lazylog, templating
+from packetnetworking import hooks, templating
 from packetnetworking.errors import NothingToWrite, PacketNetworkingError, UnsupportedOS
 from packetnetworking.model import build_model, parse_os
 from packetnetworking.releases import families, list_lines, match_release, summary
 from packetnetworking.tasks import APPEND, DELETE, WRITE, Rendered, Task  # noqa: F401
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 class NetworkBuilder:
     """Builds the tasks for one layout (bonded, individual, dhcp, ...) of one stack.
@@ -254,7 +255,7 @@ def _load_plugins():
     import packetnetworking.distros as builtin
     if not _PLUGINS_LOADED:
         _PLUGINS_LOADED = True
-        for entry in hooks.entry_points("packetnetworking.distros"):
+        for entry in hooks.entry_points(hooks.DISTRO_ENTRY_POINTS):
             entry.load()
     return builtin
 

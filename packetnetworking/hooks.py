@@ -7,16 +7,14 @@ hook propagate: a hook that fails must stop the run, not be skipped silently.
 Triggers: ``initialized`` (the network model is ready and may be edited),
 ``tasks_built`` (the task dict may be edited), ``written`` (after the write).
 """
-import os
+import importlib.metadata
+import logging
 import sys
 
-from packetnetworking import lazylog
-
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 HOOK_ENTRY_POINTS = "packetnetworking.hooks"
 DISTRO_ENTRY_POINTS = "packetnetworking.distros"
-PLUGIN_GROUPS = (HOOK_ENTRY_POINTS, DISTRO_ENTRY_POINTS)
 
 
 class BuilderHook:
@@ -27,98 +25,11 @@ class BuilderHook:
         BuilderHook.registry.append(cls)
 
 
-_PLUGINS = None
-
-
 def entry_points(group):
-    """The installed entry points of ``group``.
-
-    The plugin groups are looked up once per process, together. Most installs
-    have no plugin: a plain look at the ``entry_points.txt`` files on sys.path
-    settles that without importing importlib.metadata, whose full scan of every
-    installed distribution costs more than the rest of a run (docs/performance.md).
-    When any file names one of the groups, importlib.metadata does the real work.
-    """
-    global _PLUGINS
-    if group not in PLUGIN_GROUPS:
-        return _select(_all_entry_points(), group)
-    if _PLUGINS is None:
-        found = {}
-        if _may_declare(PLUGIN_GROUPS):
-            everything = _all_entry_points()
-            found = {name: _select(everything, name) for name in PLUGIN_GROUPS}
-        _PLUGINS = found
-    return list(_PLUGINS.get(group, []))
-
-
-def _all_entry_points():
-    from importlib import metadata as importlib_metadata
-
-    lazylog.ensure()  # plugins about to load may log through the logging module
-
-    return importlib_metadata.entry_points()
-
-
-def _select(everything, group):
-    if hasattr(everything, "select"):
-        return list(everything.select(group=group))
-    return list(everything.get(group, []))  # Python 3.9: {group: [EntryPoint]}
-
-
-def _may_declare(groups):
-    """False only when no distribution importlib.metadata could see names ``groups``.
-
-    Reads, without parsing, the ``entry_points.txt`` of every ``*.dist-info`` and
-    ``*.egg-info`` directory on sys.path (and ``EGG-INFO`` of ``.egg`` entries). A
-    false alarm only costs the full scan; anything this cannot look into (a zip on
-    sys.path, a custom finder serving distributions) counts as a match.
-    """
-    import importlib.machinery
-
-    for finder in sys.meta_path:
-        if (getattr(finder, "find_distributions", None) is not None
-                and finder is not importlib.machinery.PathFinder):
-            return True
-    needles = [group.encode("utf-8") for group in groups]
-    for entry in sys.path:
-        path = entry or "."
-        try:
-            names = os.listdir(path)
-        except NotADirectoryError:
-            return True      # a zip or egg file: importlib.metadata can read into it
-        except OSError:
-            continue         # missing or unreadable: importlib.metadata skips it too
-        is_egg = path.lower().endswith(".egg")
-        for name in names:
-            low = name.lower()
-            if not (low.endswith((".dist-info", ".egg-info")) or (is_egg and low == "egg-info")):
-                continue
-            text = _read_file(os.path.join(path, name, "entry_points.txt"))
-            if text is not None and any(needle in text for needle in needles):
-                return True
-    return False
-
-
-def _read_file(path):
-    """The bytes of ``path``, or None if it cannot be read (most distributions have no
-    entry_points.txt). os-level calls: ``open()`` builds a file object per attempt,
-    which doubled the cost of this scan over the hundred distributions of a full
-    system Python."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        chunks = []
-        while True:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    """The installed entry points of ``group``."""
+    if sys.version_info >= (3, 10):
+        return list(importlib.metadata.entry_points(group=group))
+    return list(importlib.metadata.entry_points().get(group, []))  # 3.9: a dict by group
 
 
 _LOADED = False

@@ -9,10 +9,10 @@ import ipaddress
 import json
 import logging
 import re
-from typing import List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
 
 from packetnetworking.errors import MetadataError
-from packetnetworking.records import FrozenRecord
 
 log = logging.getLogger(__name__)
 
@@ -24,42 +24,25 @@ DEFAULT_BONDING_MODE = 4
 LINK_AGGREGATIONS = ("bonded", "mlag_ha", "individual")
 DEFAULT_PRIVATE_SUBNETS = ("10.0.0.0/8",)
 
-# The interface name and MAC checks below are written with string operations, not
-# regular expressions: compiling the patterns cost ~0.7 ms of every run
-# (docs/performance.md). tests/test_string_checks.py checks them against the patterns
-# they replace: interface names ^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$, MACs
-# ^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$ or ^[0-9a-f]{4}(\.[0-9a-f]{4}){2}$.
-_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 # Linux interface names: at most 15 bytes; we also refuse anything that could
 # break a file name (``/``), a config line (spaces, quotes, ``=``, ``#``) or an
 # alias (``:``).
-_IFNAME_CHARS = _ALNUM | {"_", ".", "-"}
-_HEX = frozenset("0123456789abcdef")
+_IFNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
+# 12 hex digits, alone or in pairs joined by one separator (``:`` or ``-``) used
+# throughout, or three groups of four joined by ``.``.
+_MAC = re.compile(r"[0-9a-f]{2}([:-]?)[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}"
+                  r"|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}")
+_NOT_HEX = re.compile(r"[^0-9a-f]")
 
 
 def normalize_mac(value):
-    """Return ``aa:bb:cc:dd:ee:ff`` or None when ``value`` is not a 48-bit MAC.
-
-    Accepted: 12 hex digits, alone or in pairs joined by ``:`` or ``-`` (one
-    separator throughout), or in three groups of four joined by ``.``."""
+    """Return ``aa:bb:cc:dd:ee:ff`` or None when ``value`` is not a 48-bit MAC."""
     if not isinstance(value, str):
         return None
     text = value.strip().lower()
-    if len(text) == 12:
-        groups = [text]
-    elif len(text) == 17 and text[2] in ":-":
-        groups = text.split(text[2])
-        if len(groups) != 6 or any(len(group) != 2 for group in groups):
-            return None
-    elif len(text) == 14:
-        groups = text.split(".")
-        if len(groups) != 3 or any(len(group) != 4 for group in groups):
-            return None
-    else:
+    if not _MAC.fullmatch(text):
         return None
-    digits = "".join(groups)
-    if not _HEX.issuperset(digits):
-        return None
+    digits = _NOT_HEX.sub("", text)
     return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
@@ -71,9 +54,8 @@ RESERVED_IFNAMES = frozenset({"lo", "all", "default", "bonding_masters"})
 
 def check_ifname(value):
     """True when ``value`` is safe as a Linux interface name in every format."""
-    return (isinstance(value, str) and 0 < len(value) <= 15 and value[0] in _ALNUM
-            and _IFNAME_CHARS.issuperset(value) and ".." not in value
-            and value not in RESERVED_IFNAMES)
+    return (isinstance(value, str) and _IFNAME.fullmatch(value) is not None
+            and ".." not in value and value not in RESERVED_IFNAMES)
 
 
 #: A host name label: letters, digits, '_' (systemd accepts it) and '-' inside.
@@ -88,14 +70,15 @@ def check_hostname(value):
     return all(_HOSTNAME_LABEL.fullmatch(label) for label in value.split("."))
 
 
-class Address(FrozenRecord):
+@dataclass(frozen=True)
+class Address:
     """One configured IP address with its gateway."""
 
-    def __init__(self, interface: ipaddress._BaseAddress,  # IPv4Interface / IPv6Interface
-                 gateway: Optional[ipaddress._BaseAddress], public: bool, management: bool,
-                 enabled: bool):
-        self.__dict__.update(interface=interface, gateway=gateway, public=public,
-                             management=management, enabled=enabled)
+    interface: ipaddress._BaseAddress  # IPv4Interface / IPv6Interface
+    gateway: Optional[ipaddress._BaseAddress]
+    public: bool
+    management: bool
+    enabled: bool
 
     @property
     def family(self):
@@ -122,26 +105,31 @@ class Address(FrozenRecord):
         return f"{self.address}/{self.prefix}"
 
 
-class InterfaceSpec(FrozenRecord):
+@dataclass(frozen=True)
+class InterfaceSpec:
     """A ``network.interfaces`` entry: the provider's name, MAC and bond."""
 
-    def __init__(self, name: str, mac: str, bond: Optional[str], dhcp: bool):
-        self.__dict__.update(name=name, mac=mac, bond=bond, dhcp=dhcp)
+    name: str
+    mac: str
+    bond: Optional[str]
+    dhcp: bool
 
 
-class Metadata(FrozenRecord):
+@dataclass(frozen=True)
+class Metadata:
     """The validated document; ``raw`` is the decoded JSON, neither shown nor compared."""
 
-    _not_in_repr = _not_compared = ("raw",)
-
-    def __init__(self, hostname: str, plan: str, distro: Optional[str], version: Optional[str],
-                 interfaces: Tuple[InterfaceSpec, ...], addresses: Tuple[Address, ...],
-                 link_aggregation: str, bonding_mode: int, bond_mac: Optional[str],
-                 private_subnets: Tuple[ipaddress.IPv4Network, ...], raw: Optional[dict] = None):
-        self.__dict__.update(
-            hostname=hostname, plan=plan, distro=distro, version=version, interfaces=interfaces,
-            addresses=addresses, link_aggregation=link_aggregation, bonding_mode=bonding_mode,
-            bond_mac=bond_mac, private_subnets=private_subnets, raw={} if raw is None else raw)
+    hostname: str
+    plan: str
+    distro: Optional[str]
+    version: Optional[str]
+    interfaces: Tuple[InterfaceSpec, ...]
+    addresses: Tuple[Address, ...]
+    link_aggregation: str
+    bonding_mode: int
+    bond_mac: Optional[str]
+    private_subnets: Tuple[ipaddress.IPv4Network, ...]
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def dhcp(self):

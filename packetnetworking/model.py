@@ -5,16 +5,15 @@ address is primary, which NIC is in which bond, bond options per mode) is
 decided here, once, so templates only print values.
 """
 import ipaddress
+import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import List, Optional, Tuple
 
-from packetnetworking import lazylog
 from packetnetworking.errors import MetadataError, NICError, UnsupportedOS
 from packetnetworking.releases import canonical_name, codename_version, find_distro
-from packetnetworking.records import FrozenRecord, Record
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 BOND_MODE_NAMES = {
     0: "balance-rr", 1: "active-backup", 2: "balance-xor", 3: "broadcast",
@@ -168,26 +167,25 @@ def installed_os(target):
     return found
 
 
-class Interface(Record):
+@dataclass
+class Interface:
     """A metadata interface matched to a physical NIC. Hooks may edit ``name``."""
 
-    def __init__(self, name: str, meta_name: str, mac: str, bond: Optional[str],
-                 dhcp: bool = False, driver: str = "", logical_name: str = ""):
-        self.name = name              # what the installed OS calls it: used in every file
-        self.meta_name = meta_name    # the provider's name (eth0, eth1, ...)
-        self.mac = mac
-        self.bond = bond
-        self.dhcp = dhcp
-        self.driver = driver
-        self.logical_name = logical_name  # the kernel's name in the provisioning environment
+    name: str                # what the installed OS calls it: used in every file
+    meta_name: str           # the provider's name (eth0, eth1, ...)
+    mac: str
+    bond: Optional[str]
+    dhcp: bool = False
+    driver: str = ""
+    logical_name: str = ""   # the kernel's name in the provisioning environment
 
 
-class Bond(Record):
-    def __init__(self, name: str, mode: int, mac: str, members: List[Interface]):
-        self.name = name
-        self.mode = mode
-        self.mac = mac
-        self.members = members
+@dataclass
+class Bond:
+    name: str
+    mode: int
+    mac: str
+    members: List[Interface]
 
     @property
     def mode_name(self):
@@ -230,22 +228,21 @@ class Bond(Record):
         return " ".join(f"{k}={v}" for k, v in self.options)
 
 
-class NetworkModel(Record):
-    def __init__(self, hostname: str, plan: str, os: OperatingSystem, link_aggregation: str,
-                 bonding_mode: int, bond_mac: Optional[str], interfaces: List[Interface],
-                 addresses: List, private_subnets: List[ipaddress.IPv4Network],
-                 resolvers: List[str], nics: Optional[List] = None):
-        self.hostname = hostname
-        self.plan = plan
-        self.os = os
-        self.link_aggregation = link_aggregation
-        self.bonding_mode = bonding_mode
-        self.bond_mac = bond_mac
-        self.interfaces = interfaces
-        self.addresses = addresses  # metadata.Address, enabled management ones, metadata order
-        self.private_subnets = private_subnets
-        self.resolvers = resolvers
-        self.nics = [] if nics is None else nics  # every physical NIC discovered
+@dataclass
+class NetworkModel:
+    """Mutable: ``initialized`` hooks may edit ``interfaces`` (and their names)."""
+
+    hostname: str
+    plan: str
+    os: OperatingSystem
+    link_aggregation: str
+    bonding_mode: int
+    bond_mac: Optional[str]
+    interfaces: List[Interface]
+    addresses: List          # metadata.Address, enabled management ones, metadata order
+    private_subnets: List[ipaddress.IPv4Network]
+    resolvers: List[str]
+    nics: List = field(default_factory=list)  # every physical NIC discovered
 
     # --- layout ---------------------------------------------------------
     @property
@@ -371,45 +368,29 @@ class NetworkModel(Record):
         return self.hostname.split(".")[0]
 
 
-class PrivateRoute(FrozenRecord):
-    def __init__(self, cidr: str, prefix: int, network: str, netmask: str, gateway: str):
-        self.__dict__.update(cidr=cidr, prefix=prefix, network=network, netmask=netmask,
-                             gateway=gateway)
+@dataclass(frozen=True)
+class PrivateRoute:
+    cidr: str
+    prefix: int
+    network: str
+    netmask: str
+    gateway: str
+
+
+_DOTTED_NUMBERS = re.compile(r"\d+(?:\.\d+)*")
+_NUMBERS = re.compile(r"(\d+)")
 
 
 def _leading_numbers(text):
     """The first dotted run of decimal numbers in ``text``: ``'stream-9.3'`` -> (9, 3)."""
-    digits = [c.isdecimal() for c in text]
-    if True not in digits:
-        return ()
-    start, numbers = digits.index(True), []
-    while True:
-        end = start
-        while end < len(text) and digits[end]:
-            end += 1
-        numbers.append(int(text[start:end]))
-        if end + 1 < len(text) and text[end] == "." and digits[end + 1]:
-            start = end + 1
-        else:
-            return tuple(numbers)
+    match = _DOTTED_NUMBERS.search(text)
+    return tuple(int(part) for part in match.group().split(".")) if match else ()
 
 
 def _natural_key(name):
-    """``'eth10'`` sorts after ``'eth9'``: text and numbers alternate, text first."""
-    key, start = [], 0
-    for end in range(1, len(name) + 1):
-        if end == len(name) or name[end].isdecimal() != name[start].isdecimal():
-            part = name[start:end]
-            if part.isdecimal():
-                if not key:
-                    key.append("")
-                key.append(int(part))
-            else:
-                key.append(part)
-            start = end
-    if not key or isinstance(key[-1], int):
-        key.append("")
-    return key
+    """``'eth10'`` sorts after ``'eth9'``: text and numbers alternate, text first
+    (``re.split`` with a group puts the numbers at the odd places)."""
+    return [int(part) if i % 2 else part for i, part in enumerate(_NUMBERS.split(name))]
 
 
 def build_model(metadata, nics, os_info, resolvers=()):

@@ -3,17 +3,19 @@
 Every external command is bounded by a timeout: discovery must never hang a
 provisioning run. Parsing is pure so saved captures can be tested as they are.
 """
+import dataclasses
 import json
+import logging
 import os
+import re
 import shutil
+import subprocess
 from typing import Optional
 
-from packetnetworking import lazylog
 from packetnetworking.errors import NICError
 from packetnetworking.metadata import check_ifname, normalize_mac
-from packetnetworking.records import FrozenRecord
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 LSHW_TIMEOUT = 60
 UDEVADM_TIMEOUT = 10
@@ -26,17 +28,26 @@ VIRTUAL_DRIVERS = frozenset({
 })
 
 #: udev name properties, in the order the installed OS prefers them.
+#: ``ethtool -P`` prints ``Permanent address: aa:bb:cc:dd:ee:ff``.
+_PERMANENT_ADDRESS = re.compile(r"Permanent address:\s*(\S+)")
+
 UDEV_NAME_ORDER = ("ID_NET_NAME_ONBOARD", "ID_NET_NAME_SLOT", "ID_NET_NAME_PATH", "ID_NET_NAME_MAC")
 
 
-class NIC(FrozenRecord):
+@dataclasses.dataclass(frozen=True)
+class NIC:
     """A physical port: ``name`` is what the installed OS will call it, ``logical_name``
     the kernel's name now (``name`` when not given)."""
 
-    def __init__(self, name: str, mac: str, driver: str = "", logical_name: str = "",
-                 businfo: str = ""):
-        self.__dict__.update(name=name, mac=mac, driver=driver,
-                             logical_name=logical_name or name, businfo=businfo)
+    name: str
+    mac: str
+    driver: str = ""
+    logical_name: str = ""
+    businfo: str = ""
+
+    def __post_init__(self):
+        if not self.logical_name:
+            object.__setattr__(self, "logical_name", self.name)
 
 
 def load_nics_file(data, source="NIC file"):
@@ -153,7 +164,6 @@ def _physical_nic(name, serial, businfo, driver, source):
 
 def discover(sysfs="/sys/class/net"):
     """Live discovery: lshw once, then permanent MACs and udev names from sysfs."""
-    import subprocess  # only for live discovery: saved captures need none
     nics = None
     lshw = shutil.which("lshw")
     if lshw:
@@ -206,11 +216,10 @@ def _refine_live(nic, sysfs):
     if perm is None:
         perm = _ethtool_permaddr(nic.logical_name)
     name = _udev_name(base) or nic.logical_name
-    return nic.replace(mac=perm or nic.mac, name=name)
+    return dataclasses.replace(nic, mac=perm or nic.mac, name=name)
 
 
 def _ethtool_permaddr(ifname):
-    import subprocess  # only for live discovery: saved captures need none
     ethtool = shutil.which("ethtool")
     if not ethtool:
         return None
@@ -219,13 +228,12 @@ def _ethtool_permaddr(ifname):
                              stderr=subprocess.DEVNULL, timeout=UDEVADM_TIMEOUT, text=True).stdout
     except (subprocess.SubprocessError, OSError):
         return None
-    words = out.split()  # "Permanent address: aa:bb:cc:dd:ee:ff"
-    mac = normalize_mac(words[-1]) if words else None
+    found = _PERMANENT_ADDRESS.search(out)
+    mac = normalize_mac(found.group(1)) if found else None
     return None if mac in (None, "00:00:00:00:00:00") else mac
 
 
 def _udev_name(base):
-    import subprocess  # only for live discovery: saved captures need none
     udevadm = shutil.which("udevadm")
     if not udevadm:
         return None

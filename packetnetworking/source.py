@@ -10,17 +10,21 @@ attempts (plus the system resolver's own timeout when a host name does not
 resolve: a DNS lookup cannot be interrupted).
 """
 import contextlib
+import email.utils
 import ipaddress
 import json
+import logging
 import os
 import random
+import signal
+import sys
 import threading
 import time
 
-from packetnetworking import lazylog, metadata
+from packetnetworking import metadata
 from packetnetworking.errors import MetadataError, MetadataUnreachable, NoMetadataSource
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 DEFAULT_URL = "http://metadata.packet.net/metadata"
 CONNECT_TIMEOUT = 5.0
@@ -69,7 +73,6 @@ def read_limited(path, limit, stdin=None):
     """At most ``limit`` bytes of ``path`` (``-``: stdin), so /dev/zero ends. Opening
     never waits: a FIFO nobody writes to reads as empty instead of hanging the run."""
     if path == "-":
-        import sys
         return (stdin or sys.stdin.buffer).read(limit)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
@@ -100,8 +103,7 @@ def fetch(url, max_attempts=10, sleep=None):
     other HTTP status, a body larger than ``metadata.MAX_DOCUMENT_BYTES``. An error
     answer's message (``{"error": ...}``) is quoted.
     """
-    lazylog.ensure()  # urllib3 logs through the logging module: it must meet the CLI's set-up
-    import requests  # only when a URL is used: it is slow to import
+    import requests  # only a run that fetches needs it
 
     sleep = sleep or _sleep
     if max_attempts < 1:
@@ -171,8 +173,6 @@ def _deadline(seconds):
     """Interrupt the attempt (connect, headers or body, wherever it blocks) after
     ``seconds``. Uses SIGALRM, so only in the main thread; elsewhere the body loop's
     own check between chunks is the bound."""
-    import signal  # imported here: a run from a metadata file needs none of the URL path
-
     if threading.current_thread() is not threading.main_thread() or not hasattr(
             signal, "setitimer"):
         yield
@@ -252,8 +252,6 @@ def _retry_after(value):
     value = value.strip()
     if value.isdigit():
         return float(min(int(value[:6]), BACKOFF_CAP))
-    import email.utils  # imported here: a costly import only an HTTP date needs
-
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

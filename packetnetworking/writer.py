@@ -18,18 +18,19 @@ Promises, each tested:
 """
 import errno
 import fcntl
+import logging
 import os
+import re
 import stat
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import List, Optional
 
-from packetnetworking import lazylog
 from packetnetworking.tasks import APPEND, DELETE, WRITE
 from packetnetworking.errors import TargetError
-from packetnetworking.records import Record
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 UNCHANGED = "unchanged"
 MAX_SYMLINKS = 40
@@ -38,20 +39,18 @@ LOCK_TIMEOUT = 120
 DIR_MODE = 0o755
 
 
-class Change(Record):
-    """One planned change of one path (a record: ``==`` and ``repr`` by field, unhashable)."""
+@dataclass
+class Change:
+    """One planned change of one path."""
 
-    def __init__(self, path: str, action: str, target: str = "", new: Optional[bytes] = None,
-                 old: Optional[bytes] = None, old_stat: Optional[os.stat_result] = None,
-                 mode: int = 0o644, missing_dirs: Optional[List[str]] = None):
-        self.path = path                # relative to the rootfs, as the task named it
-        self.action = action            # write / append / delete / unchanged
-        self.target = target            # absolute host path after resolution
-        self.new = new
-        self.old = old
-        self.old_stat = old_stat
-        self.mode = mode
-        self.missing_dirs = [] if missing_dirs is None else missing_dirs
+    path: str                # relative to the rootfs, as the task named it
+    action: str              # write / append / delete / unchanged
+    target: str = ""         # absolute host path after resolution
+    new: Optional[bytes] = None
+    old: Optional[bytes] = None
+    old_stat: Optional[os.stat_result] = None
+    mode: int = 0o644
+    missing_dirs: List[str] = field(default_factory=list)
 
     def diff(self):
         import difflib  # only --dry-run shows diffs
@@ -67,12 +66,12 @@ class Change(Record):
                        for line in lines)
 
 
-class WriteResult(Record):
+@dataclass
+class WriteResult:
     """What ``apply`` did."""
 
-    def __init__(self, rootfs: str, changes: List[Change]):
-        self.rootfs = rootfs
-        self.changes = changes
+    rootfs: str
+    changes: List[Change]
 
     @property
     def changed(self):
@@ -116,10 +115,7 @@ HELD_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT")
 
 
 class _signals_held:
-    """Block HELD_SIGNALS while the changes are made; a pending one is delivered after.
-
-    ``signal`` is imported here, not at the top: a rerun with nothing to change
-    never needs it (about 1 ms of start-up, docs/performance.md)."""
+    """Block HELD_SIGNALS while the changes are made; a pending one is delivered after."""
 
     def __enter__(self):
         import signal
@@ -138,21 +134,13 @@ class _signals_held:
         return False
 
 
-_HEX = frozenset("0123456789abcdef")
+_TEMPORARY = re.compile(r"\..+\.pn-(new|backup)-[0-9]+-[0-9a-f]{8}")
 
 
 def _is_temporary(name):
-    r"""Whether ``name`` is one of ``_temp_name``'s: ``.FILE.pn-new-PID-8HEX`` or
-    ``.FILE.pn-backup-PID-8HEX``. String operations, not a regular expression:
-    compiling one cost ~0.4 ms of every run (docs/performance.md); the test
-    suite (test_string_checks.py) checks this against the pattern ``\..+\.pn-(new|backup)-[0-9]+-[0-9a-f]{8}``."""
-    head, sep, tail = name.rpartition(".pn-")
-    if not sep or len(head) < 2 or head[0] != "." or "\n" in head:
-        return False
-    kind, sep, tail = tail.partition("-")
-    pid, sep2, token = tail.partition("-")
-    return (kind in ("new", "backup") and bool(sep) and bool(sep2) and pid.isascii()
-            and pid.isdigit() and len(token) == 8 and _HEX.issuperset(token))
+    """Whether ``name`` is one of ``_temp_name``'s: ``.FILE.pn-new-PID-8HEX`` or
+    ``.FILE.pn-backup-PID-8HEX``."""
+    return _TEMPORARY.fullmatch(name) is not None
 
 
 def _remove_stale_temporaries(changes):
@@ -432,9 +420,8 @@ def _sync_all(fds):
     """fsync every descriptor before any rename (the data must be durable before a
     name points at it). Several at once, from up to SYNC_THREADS threads: the
     filesystem journal commits concurrent fsyncs together, so a fresh target with
-    a hundred files costs a few journal commits instead of a hundred (~40 -> ~14 ms
-    on the benchmark's disk, docs/performance.md). The first error is raised once
-    every fsync under way has ended."""
+    a hundred files costs a few journal commits instead of a hundred. The first
+    error is raised once every fsync under way has ended."""
     if len(fds) < 3:
         for fd in fds:
             os.fsync(fd)

@@ -133,6 +133,60 @@ def test_verbose_levels(base, rootfs):
         assert code == 0 and "DEBUG:" in err, flags
 
 
+@pytest.fixture
+def plugin_logger(monkeypatch):
+    """A hook, as a plugin would ship it, that logs through its own stdlib logger."""
+    import logging
+
+    from packetnetworking import hooks
+
+    monkeypatch.setattr(hooks.BuilderHook, "registry", list(hooks.BuilderHook.registry))
+
+    class ChattyPluginHook(hooks.BuilderHook):
+        def hook_initialized(self, builder):
+            log = logging.getLogger("some_plugin")
+            log.info("plugin detail")
+            log.warning("plugin says hi")
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ([], "WARNING: plugin says hi\n"),
+    (["-v"], "INFO: plugin detail\nWARNING: plugin says hi\n"),
+    (["-q"], ""),
+])
+def test_a_plugin_logger_follows_the_cli_verbosity(plugin_logger, base, rootfs, flags, expected):
+    code, out, err = run_cli(base + ["-t", rootfs] + flags)
+    assert code == 0
+    assert [line for line in err.splitlines(keepends=True) if "plugin" in line] == \
+        expected.splitlines(keepends=True)
+
+
+def test_held_warnings_are_dropped_when_the_run_fails(plugin_logger, files, rootfs):
+    meta, nics = files
+    code, out, err = run_cli(["-M", meta, "--nics-file", nics, "-o", "plan9 1", "-t", rootfs])
+    assert_one_line_error(code, out, err, 20, "no builder for distro 'plan9'")
+
+
+def test_main_gives_the_root_logger_back(base, rootfs):
+    """A program calling main() itself keeps its own logging set-up afterwards."""
+    import logging
+
+    from packetnetworking import cli
+
+    root = logging.getLogger()
+    mine = logging.NullHandler()
+    saved = root.handlers[:], root.level
+    root.handlers[:] = [mine]
+    root.setLevel(logging.ERROR)
+    try:
+        with pytest.raises(SystemExit):
+            cli.main([str(a) for a in base + ["-t", rootfs, "-q"]])
+        assert (root.handlers, root.level) == ([mine], logging.ERROR)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+
+
 def test_clustered_short_flags_set_the_log_level(files, rootfs):
     meta, nics = files
     code, out, err = run_cli(["-vvM", meta, "--nics-file", nics, "-o", "centos 7",
@@ -148,8 +202,7 @@ def test_clustered_short_flags_set_the_log_level(files, rootfs):
     ["--metadata-file={meta}", "--nics-file", "{nics}", "-o", "centos 7", "-qt", "{root}"],
 ])
 def test_short_long_and_attached_spellings_mean_the_same(files, tmp_path, spelling):
-    """Short options are looked up in click's long table (cli._Command): each spelling must
-    still parse exactly as click documents it."""
+    """Each spelling click documents parses the same."""
     meta, nics = files
     root = tmp_path / "root"
     root.mkdir()

@@ -79,6 +79,13 @@ def test_numeric_os_version_becomes_a_string():
     ("g8:ce:f6:10:20:30", None),
     ("b8:ce:f6:10:20:30:40", None),
     ("b8:ce:f6:10:20:30\nX", None),
+    ("B8CE.F610.2030", "b8:ce:f6:10:20:30"),
+    ("b8ce.f610.20300", None),
+    ("b8ce:f610:2030", None),
+    ("b8:cef6:10:20:30", None),
+    ("b8:ce:f6:10:20:3", None),
+    ("b8cef610203", None),
+    ("b8\u0441ef6102030", None),
     (None, None),
     (1234, None),
 ])
@@ -99,7 +106,9 @@ def test_macs_are_normalised_in_the_model():
     ("eth0", True), ("enp65s0f0", True), ("bond0.100", True), ("a" * 15, True),
     ("a" * 16, False), ("", False), ("eth0/../x", False), ("../etc", False), ("eth 0", False),
     ("eth0\n", False), ("bond0\n", False), ("eth\"0", False), ("eth0:1", False),
-    ("$(reboot)", False),
+    ("$(reboot)", False), ("eth_0-1.5", True), ("0eth", True), ("eth\u00e9", False),
+    ("lo", False), ("all", False), ("default", False), ("bonding_masters", False),
+    ("lo0", True),
     ("x=y", False), ("-eth0", False), ("a..b", False), (None, False), (5, False),
 ])
 def test_check_ifname(name, ok):
@@ -112,6 +121,8 @@ def test_check_ifname(name, ok):
     ("node_01", True), ("node 01", False), ("node;reboot", False), ("", False),
     ("node..net", False), ("node.example.net.", False), ("nöde", False), (None, False),
     ("node\n", False), ("node.example.net\n", False), ("node\nnameserver 6.6.6.6", False),
+    (".".join(["a" * 63] * 3 + ["a" * 61]), True), (".".join(["a" * 63] * 3 + ["a" * 62]), False),
+    ("1-2", True), ("a-", False), ("a--b", True),
 ])
 def test_check_hostname(name, ok):
     assert check_hostname(name) is ok

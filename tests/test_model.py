@@ -52,6 +52,10 @@ def test_os_version_tuple():
     assert parse_os("ubuntu 22.04", meta).version_tuple == (22, 4)
     assert parse_os("debian sid", meta).version_tuple == ()
     assert parse_os("debian sid", meta).major is None
+    assert parse_os("centos stream-9", meta).version_tuple == (9,)
+    assert parse_os("ubuntu 22.04.3", meta).version_tuple == (22, 4, 3)
+    assert parse_os("x 1..2", meta).version_tuple == (1,)
+    assert parse_os("x 8.", meta).version_tuple == (8,)
 
 
 @pytest.mark.parametrize("option", ["n/a n/a", "N/A 7", None, "", "   ", "n/a"])

@@ -9,9 +9,9 @@ rule appended to ``etc/mdev.conf`` runs ``nameif`` when a NIC appears.
 3.13): ``use bond`` + ``bond-members``, addresses in CIDR form, several
 ``address`` lines on one interface; the file also parses with Debian's ifupdown.
 """
+import logging
 import re
 
-from packetnetworking import lazylog
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.distros.debian.builder import ModulesBuilder
@@ -20,7 +20,7 @@ from packetnetworking.model import _natural_key
 from packetnetworking.releases import Release
 from packetnetworking.releases import names as distro_names
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 _ETH = re.compile(r"^eth(\d+)$")
 

@@ -1,9 +1,9 @@
 """Files every family writes the same way: hostname, hosts, resolv.conf."""
+import logging
 
-from packetnetworking import lazylog
 from packetnetworking.builder import NetworkBuilder
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 
 class HostFilesBuilder(NetworkBuilder):

@@ -6,15 +6,15 @@ appended when there is a bond), ``etc/udev/rules.d/70-persistent-net.rules``
 nameservers in ``etc/resolv.conf`` or, where that is systemd-resolved's stub,
 ``etc/systemd/resolved.conf``. What differs per release is in ``releases.py``.
 """
+import logging
 
-from packetnetworking import lazylog
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.distros.debian import releases
 from packetnetworking.distros.debian.eni import eni_devices
 from packetnetworking.releases import names as distro_names
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 TEMPLATES = "packetnetworking.distros.debian"
 RESOLVED_CONF = "etc/systemd/resolved.conf"

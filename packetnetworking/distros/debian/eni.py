@@ -6,15 +6,16 @@ template, and both print the ordered list of devices built here, so the
 decisions (which device carries the addresses, which one asks for DHCP, which
 bond a NIC joins, the stanza order) are made once and tested once.
 """
+from dataclasses import dataclass
 from typing import Optional
 
 from packetnetworking.model import Bond
-from packetnetworking.records import FrozenRecord
 
 STATIC, DHCP, MANUAL = "static", "dhcp", "manual"
 
 
-class EniDevice(FrozenRecord):
+@dataclass(frozen=True)
+class EniDevice:
     """One ``auto NAME`` + ``iface NAME inet METHOD`` stanza (and its inet6/alias friends).
 
     - ``method``: the ``inet`` method: ``static`` (carries ``net.ipv4``), ``dhcp`` or
@@ -27,10 +28,12 @@ class EniDevice(FrozenRecord):
     - ``hwaddress``: the MAC pinned on the device (bonds only).
     """
 
-    def __init__(self, name: str, method: str, primary: bool = False, bond: Optional[Bond] = None,
-                 master: Optional[str] = None, hwaddress: Optional[str] = None):
-        self.__dict__.update(name=name, method=method, primary=primary, bond=bond, master=master,
-                             hwaddress=hwaddress)
+    name: str
+    method: str
+    primary: bool = False
+    bond: Optional[Bond] = None
+    master: Optional[str] = None
+    hwaddress: Optional[str] = None
 
 
 def eni_devices(net, bond_first=False):

@@ -6,14 +6,15 @@ that carry it) or NetworkManager's ifcfg-rh plugin (RHEL, every 9, Fedora).
 Both read the same files; only the NetworkManager link removals and the
 name pinning (udev rules, systemd ``.link`` files) differ.
 """
-from packetnetworking import lazylog
+import logging
+
 from packetnetworking.builder import DistroBuilder, NetworkBuilder, Task
 from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.releases import Release
 from packetnetworking.releases import names as distro_names
 from packetnetworking.stacks.selection import NETWORK_SCRIPTS, NETWORKMANAGER
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 SCRIPTS = "etc/sysconfig/network-scripts"
 

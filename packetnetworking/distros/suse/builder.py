@@ -5,14 +5,14 @@ The keys differ from ifcfg-rh: ``STARTMODE``, ``BONDING_SLAVE_N``,
 routes in ``ifroute-<device>`` and ``routes`` (wicked's ifcfg(5), ifcfg-bonding(5),
 ifroute(5)). Values are single-quoted, as YaST writes them.
 """
+import logging
 
-from packetnetworking import lazylog
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.releases import Release
 from packetnetworking.releases import names as distro_names
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 SYSCONFIG = "etc/sysconfig/network"
 #: wicked ignores an address label longer than an interface name (15 characters).

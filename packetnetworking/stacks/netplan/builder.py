@@ -24,11 +24,12 @@ there). What each device does is decided in ``stacks/networkd/devices.py``
   is installed its network configuration is switched off, or its first boot
   would write ``50-cloud-init.yaml`` again.
 """
-from packetnetworking import lazylog
+import logging
+
 from packetnetworking.builder import NetworkBuilder
 from packetnetworking.stacks.networkd import devices as roles
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 NETPLAN_FILE = "etc/netplan/50-packet.yaml"
 NETPLAN_MODE = 0o600

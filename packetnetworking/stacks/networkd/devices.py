@@ -12,10 +12,10 @@ up without any address. The rule is the same for both, so it lives here:
 - DHCP without bonds: every NIC whose metadata says ``dhcp`` asks DHCP, the
   others are up without addresses.
 """
+from dataclasses import dataclass
 from typing import Optional
 
 from packetnetworking.model import Bond, Interface
-from packetnetworking.records import FrozenRecord
 
 #: Roles.
 ADDRESSES = "addresses"   # the static addresses, default routes, private routes, DNS
@@ -24,11 +24,12 @@ PORT = "port"             # a bond member
 BARE = "bare"             # up, no address, not needed to be "online"
 
 
-class Device(FrozenRecord):
-    def __init__(self, name: str, role: str, iface: Optional[Interface] = None,
-                 bond: Optional[Bond] = None):
-        # iface: NICs; bond: bonds, and the bond a port belongs to
-        self.__dict__.update(name=name, role=role, iface=iface, bond=bond)
+@dataclass(frozen=True)
+class Device:
+    name: str
+    role: str
+    iface: Optional[Interface] = None  # NICs
+    bond: Optional[Bond] = None        # bonds, and the bond a port belongs to
 
     @property
     def mac(self):

@@ -27,16 +27,16 @@ Decisions, and why:
   ``method=auto`` for IPv4 and IPv6 and takes DNS from the lease.
 """
 import ipaddress
+import logging
 import re
 import uuid
+from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-from packetnetworking import lazylog
 from packetnetworking.builder import NetworkBuilder
 from packetnetworking.errors import MetadataError
-from packetnetworking.records import FrozenRecord
 
-log = lazylog.get(__name__)
+log = logging.getLogger(__name__)
 
 KEYFILE_DIR = "etc/NetworkManager/system-connections"
 KEYFILE_MODE = 0o600
@@ -67,19 +67,22 @@ def keyfile_value(value, what):
     return text
 
 
-class Route(FrozenRecord):
-    def __init__(self, cidr: str, gateway: str):
-        self.__dict__.update(cidr=cidr, gateway=gateway)
+@dataclass(frozen=True)
+class Route:
+    cidr: str
+    gateway: str
 
 
-class IPSettings(FrozenRecord):
+@dataclass(frozen=True)
+class IPSettings:
     """One ``[ipv4]`` or ``[ipv6]`` section: ``method`` is manual, auto or disabled;
     ``addresses`` are "ADDR/PREFIX", primary first."""
 
-    def __init__(self, method: str, addresses: Tuple[str, ...] = (), gateway: Optional[str] = None,
-                 routes: Tuple[Route, ...] = (), dns: Tuple[str, ...] = ()):
-        self.__dict__.update(method=method, addresses=addresses, gateway=gateway, routes=routes,
-                             dns=dns)
+    method: str
+    addresses: Tuple[str, ...] = ()
+    gateway: Optional[str] = None
+    routes: Tuple[Route, ...] = ()
+    dns: Tuple[str, ...] = ()
 
     def checked(self, what):
         for value in self.addresses + self.dns + ((self.gateway,) if self.gateway else ()):
@@ -95,7 +98,8 @@ DISABLED = IPSettings("disabled")
 AUTO = IPSettings("auto")
 
 
-class Connection(FrozenRecord):
+@dataclass(frozen=True)
+class Connection:
     """What one keyfile says; templates print these fields as they are.
 
     - ``type``: bond or ethernet;
@@ -106,15 +110,16 @@ class Connection(FrozenRecord):
     - ``ipv4``, ``ipv6``: None for no IP section (ports).
     """
 
-    def __init__(self, id: str, type: str, interface_name: Optional[str] = None,
-                 mac: Optional[str] = None, cloned_mac: Optional[str] = None,
-                 bond_options: Optional[List[Tuple[str, str]]] = None,
-                 master: Optional[str] = None, ipv4: Optional[IPSettings] = None,
-                 ipv6: Optional[IPSettings] = None, priority: int = AUTOCONNECT_PRIORITY):
-        self.__dict__.update(
-            id=id, type=type, interface_name=interface_name, mac=mac, cloned_mac=cloned_mac,
-            bond_options=[] if bond_options is None else bond_options, master=master,
-            ipv4=ipv4, ipv6=ipv6, priority=priority)
+    id: str
+    type: str
+    interface_name: Optional[str] = None
+    mac: Optional[str] = None
+    cloned_mac: Optional[str] = None
+    bond_options: List[Tuple[str, str]] = field(default_factory=list)
+    master: Optional[str] = None
+    ipv4: Optional[IPSettings] = None
+    ipv6: Optional[IPSettings] = None
+    priority: int = AUTOCONNECT_PRIORITY
 
     @property
     def uuid(self):
