@@ -67,7 +67,8 @@ def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts,
     meta = source.load(metadata_file, metadata_url, max_attempts,
                        url_given=url_source is not click.core.ParameterSource.DEFAULT)
     if nics_file is not None:
-        found = nics.load_nics_file(_read_nics_file(nics_file), nics_file)
+        where = "NIC list from stdin" if nics_file == "-" else f"NIC file {nics_file}"
+        found = nics.load_nics_file(_read_nics_file(nics_file), where)
         for nic in found:
             log.info("name=%s driver=%s mac=%s", nic.name, nic.driver or "?", nic.mac)
     else:

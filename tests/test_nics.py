@@ -113,7 +113,7 @@ def test_json_nic_list_with_logical_names():
 
 
 @pytest.mark.parametrize("data, expected", [
-    (b"", "neither lshw XML nor JSON"),
+    (b"", "nics.json is empty; pass `lshw -class network -xml`"),
     (b"eno1 0c:c4:7a:00:00:01", "neither lshw XML nor JSON"),
     (b"<list><node>", "is not valid XML"),
     (b"[{\"name\": ", "is not valid JSON"),
