@@ -34,7 +34,8 @@ def _list_distros(ctx, param, value):
 @click.option("--metadata-url", envvar="PACKET_METADATA_URL", default=source.DEFAULT_URL,
               show_default=True, help="Metadata service URL (env PACKET_METADATA_URL).")
 @click.option("-o", "--operating-system", "os_option", metavar="'DISTRO VERSION'",
-              help="Target OS, e.g. 'centos 7'; overrides the metadata's. 'n/a' ignores it.")
+              help="Target OS, e.g. 'centos 7' (see --list-distros); default: the target's "
+                   "os-release, else the metadata's. 'DISTRO n/a' takes the version from them.")
 @click.option("-t", "--rootfs", required=True, type=click.Path(file_okay=False),
               help="Root filesystem of the target, e.g. /mnt/target.")
 @click.option("--resolvers", envvar="PACKET_RESOLVERS", callback=_resolvers,
