@@ -5,6 +5,7 @@ Templates only ever see values that passed through here: IPs parsed with
 or a config line. A bad field raises ``MetadataError`` naming it, e.g.
 ``network.addresses[2].gateway: 10.0.0.9 is not in 10.99.1.2/31``.
 """
+import dataclasses
 import ipaddress
 import json
 import logging
@@ -130,6 +131,8 @@ class Metadata:
     bond_mac: Optional[str]
     private_subnets: Tuple[ipaddress.IPv4Network, ...]
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+    #: Where the document came from, for messages: ``metadata file m.json``.
+    source: str = field(default="metadata", compare=False, repr=False)
 
     @property
     def dhcp(self):
@@ -182,7 +185,7 @@ def loads(data, where="metadata", hint="check the metadata source", url=False):
                             "pass the Equinix-compatible metadata document (Hegel's current "
                             "/metadata serves storage only)")
     try:
-        return parse(doc)
+        return dataclasses.replace(parse(doc), source=where)
     except MetadataError as err:
         raise MetadataError(f"{where}: {err}", err.hint or FIX_DOCUMENT) from None
 

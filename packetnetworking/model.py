@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import List, Optional, Tuple
 
 from packetnetworking.errors import MetadataError, NICError, UnsupportedOS
+from packetnetworking.metadata import FIX_DOCUMENT
 from packetnetworking.releases import canonical_name, codename_version, find_distro
 
 log = logging.getLogger(__name__)
@@ -439,19 +440,19 @@ def build_model(metadata, nics, os_info, resolvers=()):
         bond_mac=metadata.bond_mac, interfaces=interfaces, addresses=addresses,
         private_subnets=list(metadata.private_subnets), resolvers=list(resolvers),
         nics=list(nics))
-    check_addressable(model)
+    check_addressable(model, metadata.source)
     return model
 
 
-def check_addressable(model):
+def check_addressable(model, source="metadata"):
     """Without DHCP something must carry an address with a gateway."""
     if model.dhcp:
         return
     if model.ipv4 is None and model.ipv6 is None:
-        raise MetadataError("network.addresses: no enabled management address, and no "
-                            "interface asks for DHCP: nothing can be configured",
-                            "check the metadata")
+        raise MetadataError(f"{source}: network.addresses: no enabled management address, and "
+                            "no interface asks for DHCP: nothing can be configured",
+                            FIX_DOCUMENT)
     for address in (model.ipv4, model.ipv6):
         if address is not None and address.gateway is None:
-            raise MetadataError(f"network.addresses: {address.cidr} carries a default route "
-                                "but has no gateway", "check the metadata")
+            raise MetadataError(f"{source}: network.addresses: {address.cidr} carries a default "
+                                "route but has no gateway", FIX_DOCUMENT)

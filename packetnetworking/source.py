@@ -215,14 +215,14 @@ def _get(session, requests, url):
         if announced.isdigit() and (len(announced) > 12
                                     or int(announced) > metadata.MAX_DOCUMENT_BYTES):
             raise MetadataError(f"metadata from {url} announces {announced[:20]} bytes, more "
-                                f"than the {metadata.MAX_DOCUMENT_BYTES} accepted")
+                                f"than the {metadata.MAX_DOCUMENT_BYTES} accepted", URL_HINT)
         chunks, size = [], 0
         for chunk in response.iter_content(64 * 1024):
             chunks.append(chunk)
             size += len(chunk)
             if size > metadata.MAX_DOCUMENT_BYTES:
                 raise MetadataError(f"metadata from {url} is larger than "
-                                    f"{metadata.MAX_DOCUMENT_BYTES} bytes")
+                                    f"{metadata.MAX_DOCUMENT_BYTES} bytes", URL_HINT)
             if time.monotonic() - started > ATTEMPT_DEADLINE:
                 raise _Stalled(f"response not complete after {ATTEMPT_DEADLINE:g}s")
         expected = response.headers.get("Content-Length")

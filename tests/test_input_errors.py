@@ -199,3 +199,12 @@ def test_a_nic_file_without_nics_is_exit_50_naming_it_and_the_formats(tmp_path, 
     assert_refused(code, err, root, 50, f"NIC file {path} {said}", "lshw -class network -xml",
                    "JSON NIC list")
     assert "check that the metadata is this server's" not in err
+
+
+def test_nothing_to_configure_names_the_file(tmp_path, cli):
+    doc = make_metadata()
+    doc["network"]["addresses"] = []
+    meta = write_metadata(tmp_path / "m.json", doc)
+    code, out, err, root = cli("-M", meta)
+    assert_refused(code, err, root, 40, f"metadata file {meta}: network.addresses: no enabled "
+                   "management address")
