@@ -15,7 +15,8 @@ import jinja2
 
 from packetnetworking import hooks, templating
 from packetnetworking.errors import NothingToWrite, PacketNetworkingError, UnsupportedOS
-from packetnetworking.model import build_model, parse_os
+from packetnetworking.model import build_model
+from packetnetworking.operating_system import parse_os
 from packetnetworking.releases import families, list_lines, match_release, summary
 from packetnetworking.tasks import APPEND, DELETE, WRITE, Rendered, Task  # noqa: F401
 
@@ -279,7 +280,7 @@ class Builder:
 
     def initialize(self, rootfs=None):
         """Build the network model. ``rootfs``: the target root, whose os-release names
-        the OS when ``-o`` does not (see model.parse_os)."""
+        the OS when ``-o`` does not (see operating_system.parse_os)."""
         from packetnetworking.target import TargetRoot
 
         target = TargetRoot(rootfs) if rootfs is not None else None

@@ -2,18 +2,18 @@
 
 Templates only ever see values that passed through here: IPs parsed with
 ``ipaddress``, MACs normalised, names checked so they cannot break a file name
-or a config line. A bad field raises ``MetadataError`` naming it, e.g.
-``network.addresses[2].gateway: 10.0.0.9 is not in 10.99.1.2/31``.
+or a config line (packetnetworking.names). A bad field raises ``MetadataError``
+naming it, e.g. ``network.addresses[2].gateway: 10.0.0.9 is not in 10.99.1.2/31``.
+Recognising the document in a file or an answer (empty, HTML, an error) is
+packetnetworking.document's.
 """
-import dataclasses
 import ipaddress
-import json
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from packetnetworking.errors import MetadataError
+from packetnetworking.names import check_hostname, check_ifname, normalize_mac
 
 log = logging.getLogger(__name__)
 
@@ -24,52 +24,6 @@ DEFAULT_BONDING_MODE = 4
 
 LINK_AGGREGATIONS = ("bonded", "mlag_ha", "individual")
 DEFAULT_PRIVATE_SUBNETS = ("10.0.0.0/8",)
-
-# Linux interface names: at most 15 bytes; we also refuse anything that could
-# break a file name (``/``), a config line (spaces, quotes, ``=``, ``#``) or an
-# alias (``:``).
-_IFNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
-# 12 hex digits, alone or in pairs joined by one separator (``:`` or ``-``) used
-# throughout, or three groups of four joined by ``.``.
-_MAC = re.compile(r"[0-9a-f]{2}([:-]?)[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}"
-                  r"|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}")
-_NOT_HEX = re.compile(r"[^0-9a-f]")
-
-
-def normalize_mac(value):
-    """Return ``aa:bb:cc:dd:ee:ff`` or None when ``value`` is not a 48-bit MAC."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip().lower()
-    if not _MAC.fullmatch(text):
-        return None
-    digits = _NOT_HEX.sub("", text)
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
-
-
-#: Names that are not free for a NIC or a bond: the loopback (ifupdown would bond
-#: "iface lo"), the sysctl directories net.ipv*.conf.{all,default} and the bonding
-#: driver's /sys/class/net/bonding_masters.
-RESERVED_IFNAMES = frozenset({"lo", "all", "default", "bonding_masters"})
-
-
-def check_ifname(value):
-    """True when ``value`` is safe as a Linux interface name in every format."""
-    return (isinstance(value, str) and _IFNAME.fullmatch(value) is not None
-            and ".." not in value and value not in RESERVED_IFNAMES)
-
-
-#: A host name label: letters, digits, '_' (systemd accepts it) and '-' inside.
-_HOSTNAME_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
-
-
-def check_hostname(value):
-    """True for dot-separated labels of letters, digits, '_' and '-' (not at a label's
-    ends), at most 253 characters: nothing that could break a file or a shell line."""
-    if not isinstance(value, str) or not value or len(value) > 253:
-        return False
-    return all(_HOSTNAME_LABEL.fullmatch(label) for label in value.split("."))
-
 
 @dataclass(frozen=True)
 class Address:
@@ -141,73 +95,6 @@ class Metadata:
 
 #: What to do about a document whose content is wrong, wherever it came from.
 FIX_DOCUMENT = "correct the document (or this server's record in the metadata service)"
-
-
-def loads(data, where="metadata", hint="check the metadata source", url=False):
-    """Decode a metadata document (bytes or str) and validate it.
-
-    ``where`` names the input in every message (``metadata file m.json``,
-    ``metadata from http://...``); ``hint`` says what to do when it is not the
-    document at all; ``url``: it came from a metadata service.
-    """
-    if isinstance(data, str):
-        data = data.encode("utf-8", "surrogatepass")
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise MetadataError(f"{where} is {len(data)} bytes, more than the "
-                            f"{MAX_DOCUMENT_BYTES} accepted", hint)
-    head = data.lstrip(b" \t\r\n")[:512].lower()
-    if not head:
-        raise MetadataError(f"{where} is empty", hint)
-    if head.startswith(b"<") and (b"<html" in head or b"<!doctype html" in head):
-        raise MetadataError(f"{where} is an HTML page, not the JSON metadata document", hint)
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise MetadataError(f"{where} is not UTF-8 text ({err.reason} at byte {err.start})",
-                            hint) from None
-    except (ValueError, RecursionError) as err:  # ValueError: also a 5000-digit number
-        at = f" (line {err.lineno} column {err.colno})" if hasattr(err, "lineno") else ""
-        reason = getattr(err, "msg", None) or (
-            "nested too deeply" if isinstance(err, RecursionError) else "a number is too long")
-        raise MetadataError(f"{where} is not valid JSON{at}: {reason}", hint) from None
-    if not isinstance(doc, dict):
-        raise MetadataError(f"{where} is {_kind(doc)}, not a JSON object", hint)
-    message = service_error(doc)
-    if message is not None:
-        raise MetadataError(f"{where} is an error from the metadata service: {_short(message, 200)!r}",
-                            "check that this server is registered with the service and that "
-                            "--metadata-url is its /metadata endpoint" if url else
-                            "fetch the document again once the service knows this server")
-    if "network" not in doc:
-        raise MetadataError(f"{where} has no network section",
-                            "--metadata-url must be the Equinix-compatible /metadata endpoint "
-                            "(Hegel's current /metadata serves storage only)" if url else
-                            "pass the Equinix-compatible metadata document (Hegel's current "
-                            "/metadata serves storage only)")
-    try:
-        return dataclasses.replace(parse(doc), source=where)
-    except MetadataError as err:
-        raise MetadataError(f"{where}: {err}", err.hint or FIX_DOCUMENT) from None
-
-
-def service_error(doc):
-    """The message of an error a metadata service answered with, or None.
-
-    Hegel answers ``{"error": "..."}`` or ``{"error": {"error": ..., "comment": ...}}``;
-    Equinix-style services ``{"errors": ["..."]}``. A document with a network
-    section is never an error.
-    """
-    if not isinstance(doc, dict) or "network" in doc:
-        return None
-    for key in ("error", "errors"):
-        value = doc.get(key)
-        if isinstance(value, dict):
-            value = [value.get(k) for k in ("error", "message", "comment")]
-        if isinstance(value, list):
-            value = "; ".join(str(v) for v in value if v not in (None, ""))
-        if value not in (None, ""):
-            return str(value)
-    return None
 
 
 class _Fields:

@@ -13,7 +13,7 @@ import subprocess
 from typing import Optional
 
 from packetnetworking.errors import NICError
-from packetnetworking.metadata import check_ifname, normalize_mac
+from packetnetworking.names import check_ifname, normalize_mac
 
 log = logging.getLogger(__name__)
 

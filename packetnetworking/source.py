@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 
-from packetnetworking import metadata
+from packetnetworking import document, metadata
 from packetnetworking.errors import MetadataError, MetadataUnreachable, NoMetadataSource
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,10 @@ def load(path=None, url=None, max_attempts=10, stdin=None, url_given=True):
         if url and url_given:
             log.debug("both a metadata file and a URL were given: using the file %s", path)
         where = "metadata from stdin" if path == "-" else f"metadata file {path}"
-        return metadata.loads(read_file(path, stdin), where, FILE_HINT)
+        return document.loads(read_file(path, stdin), where, FILE_HINT)
     if url:
         log.info("fetching the metadata from %s%s", url, "" if url_given else " (the default)")
-        return metadata.loads(fetch(url, max_attempts), f"metadata from {url}", URL_HINT,
+        return document.loads(fetch(url, max_attempts), f"metadata from {url}", URL_HINT,
                               url=True)
     raise NoMetadataSource("no metadata source")
 
@@ -149,7 +149,7 @@ def fetch(url, max_attempts=10, sleep=None):
 def _said(body):
     """``: 'message'`` when an error answer carries a service's message, else ''."""
     try:
-        message = metadata.service_error(json.loads(body.decode("utf-8", "replace")))
+        message = document.service_error(json.loads(body.decode("utf-8", "replace")))
     except (ValueError, RecursionError):
         return ""
     if not message:

@@ -252,7 +252,7 @@ def expected_resolver_file(os_name):
 
 
 def _os(os_name):
-    from packetnetworking.model import _make_os
+    from packetnetworking.operating_system import _make_os
     distro, version = os_name.split()
     return _make_os(distro, version)
 

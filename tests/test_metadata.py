@@ -5,9 +5,9 @@ import json
 import pytest
 
 from helpers import make_metadata
-from packetnetworking import metadata
+from packetnetworking import document, metadata
 from packetnetworking.errors import EXIT_BAD_METADATA, MetadataError
-from packetnetworking.metadata import check_hostname, check_ifname, normalize_mac
+from packetnetworking.names import check_hostname, check_ifname, normalize_mac
 
 
 def parse_error(doc):
@@ -316,8 +316,8 @@ def test_interface_without_bond_and_with_dhcp():
 # --- loads: bytes to a document ------------------------------------------------------
 def test_loads_accepts_bytes_and_str():
     doc = make_metadata()
-    assert metadata.loads(json.dumps(doc).encode()).hostname == doc["hostname"]
-    assert metadata.loads(json.dumps(doc)).hostname == doc["hostname"]
+    assert document.loads(json.dumps(doc).encode()).hostname == doc["hostname"]
+    assert document.loads(json.dumps(doc)).hostname == doc["hostname"]
 
 
 @pytest.mark.parametrize("data, expected", [
@@ -331,13 +331,13 @@ def test_loads_accepts_bytes_and_str():
 ], ids=["empty", "truncated", "html", "utf16", "list", "null", "deeply-nested"])
 def test_loads_rejects_what_is_not_a_metadata_object(data, expected):
     with pytest.raises(MetadataError) as info:
-        metadata.loads(data)
+        document.loads(data)
     assert expected in info.value.one_line()
 
 
 def test_loads_refuses_huge_documents():
     with pytest.raises(MetadataError, match="bytes, more than"):
-        metadata.loads(b" " * (metadata.MAX_DOCUMENT_BYTES + 1))
+        document.loads(b" " * (metadata.MAX_DOCUMENT_BYTES + 1))
 
 
 def test_metadata_is_immutable():
