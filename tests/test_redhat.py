@@ -526,13 +526,14 @@ def test_point_release_means_its_major(tmp_path):
     assert a.files() == b.files() and all(a.text(f) == b.text(f) for f in a.files())
 
 
-@pytest.mark.parametrize("unknown, newest", [("rocky 10", "rocky 9"), ("centos 6", "centos 9"),
-                                             ("rhel 10.1", "rhel 9"),
+@pytest.mark.parametrize("unknown, newest", [("rocky 11", "rocky 10"), ("centos 6", "centos 7"),
+                                             ("rhel 11.1", "rhel 10"),
                                              ("scientific 8", "scientific 7"),
-                                             ("centos stream", "centos 9")])
-def test_unknown_version_uses_the_newest_rule_and_warns(tmp_path, caplog, unknown, newest):
-    """Same files as the newest known release (ifcfg forced: release 10 would otherwise
-    get NetworkManager keyfiles, ifcfg-rh being gone there)."""
+                                             ("centos stream", "centos 10")])
+def test_unknown_version_uses_the_nearest_rule_and_warns(tmp_path, caplog, unknown, newest):
+    """Same files as the nearest known release: the newest below it, or the oldest for
+    an older one (ifcfg forced: release 10 would otherwise get NetworkManager
+    keyfiles, ifcfg-rh being gone there)."""
     with caplog.at_level(logging.WARNING, logger="packetnetworking"):
         got = render(server(), unknown, tmp_path / "a", renderer="ifcfg")
     assert any(r.levelno == logging.WARNING and unknown.split()[1] in r.getMessage()

@@ -121,9 +121,9 @@ def test_a_run_imports_only_the_shared_stack_it_writes(tmp_path):
         env = dict(os.environ, PYTHONPATH=str(REPO))
         probe = textwrap.dedent(f"""\
             import json, sys
-            from packetnetworking import metadata, nics
+            from packetnetworking import document, nics
             from packetnetworking.builder import Builder
-            meta = metadata.loads(open({str(EXAMPLES / "metadata.json")!r}, "rb").read())
+            meta = document.loads(open({str(EXAMPLES / "metadata.json")!r}, "rb").read())
             found = nics.load_nics_file(open({str(EXAMPLES / "lshw.xml")!r}, "rb").read())
             b = Builder(meta, found, "{family.distros[0]} 99", ["192.0.2.53"],
                         {{"renderer": "{name}"}}).initialize()

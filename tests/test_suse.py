@@ -316,11 +316,11 @@ def test_point_release_means_its_major(tmp_path):
     assert all(a.text(f) == b.text(f) for f in b.files()) and a.files() == b.files()
 
 
-@pytest.mark.parametrize("unknown, newest", [("sles 11", "sles 15"),
-                                             ("opensuse 42.3", "opensuse 15"),
-                                             ("opensuse tumbleweed", "opensuse 15"),
-                                             ("suse 16", "suse 15")])
-def test_unknown_version_uses_the_newest_rule_and_warns(tmp_path, caplog, unknown, newest):
+@pytest.mark.parametrize("unknown, newest", [("sles 11", "sles 12"),
+                                             ("opensuse 13.2", "opensuse 42"),
+                                             ("opensuse tumbleweed", "opensuse 16"),
+                                             ("suse 17", "sles 16")])
+def test_unknown_version_uses_the_nearest_rule_and_warns(tmp_path, caplog, unknown, newest):
     with caplog.at_level(logging.WARNING, logger="packetnetworking"):
         got = render(server(), unknown, tmp_path / "a", renderer="ifcfg")
     assert any(r.levelno == logging.WARNING and unknown.split()[1] in r.getMessage()
