@@ -83,11 +83,12 @@ _FREEZE_PROBE = textwrap.dedent("""\
     import gc, json, sys
     from packetnetworking import cli
     how = sys.argv.pop(1)
+    before = gc.get_freeze_count()  # not 0 everywhere: Ubuntu 24.04's Python starts with some
     try:
         cli.main() if how == "program" else cli.main(sys.argv[1:])
     except SystemExit as exc:
         code = exc.code
-    print(json.dumps({"code": code, "frozen": gc.get_freeze_count()}))
+    print(json.dumps({"code": code, "frozen": gc.get_freeze_count() - before}))
     """)
 
 
