@@ -11,11 +11,15 @@ Import with ``from helpers import ...`` (pytest puts ``tests/`` on ``sys.path``)
 - ``snapshot(root)``: ``{relpath: (st_mode, bytes | link target | None for a directory)}``,
   for "the rootfs is unchanged" assertions (``assert snapshot(root) == before``).
 - ``read_kv(path)``: a ``KEY=value`` file (ifcfg, sysconfig) as a dict, quotes stripped.
-- ``SAMPLES``: the shared real-world samples folder (``None`` when it is not there).
+- ``DOCUMENTS`` / ``CAPTURES``: the real-world shapes in ``tests/fixtures/documents`` (metadata)
+  and ``tests/fixtures/lshw`` (captures), written for these tests after public samples;
+  ``document_names()``, ``load_document(name)``, ``REFUSED_DOCUMENTS`` (what the tool
+  refuses today) and ``expected_addresses(doc)`` (what docs/metadata.md says is configured).
 """
 import contextlib
 import copy
 import io
+import ipaddress
 import json
 import logging
 import os
@@ -26,8 +30,55 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 REPO = Path(__file__).resolve().parents[1]
-_samples = REPO.parent / "shared" / "samples"
-SAMPLES = _samples if _samples.is_dir() else None
+FIXTURES = REPO / "tests" / "fixtures"
+#: Metadata documents in the shapes met in the wild (tests/fixtures/README.md lists them).
+DOCUMENTS = FIXTURES / "documents"
+#: lshw captures in the shapes met in the wild.
+CAPTURES = FIXTURES / "lshw"
+
+#: Documents the tool refuses today (exit 40), with words its one error line holds. Every
+#: test running DOCUMENTS reads this table: accepting one of them is one line deleted here.
+REFUSED_DOCUMENTS = {
+    # addresses: [] and no interface asks for DHCP
+    "hollow-no-addresses.json":
+        "network.addresses: no enabled management address, and no interface asks for DHCP",
+    # its addresses carry no "management" key, which the tool reads as false
+    "osie-runner.json":
+        "network.addresses: no enabled management address, and no interface asks for DHCP",
+    # hand-edited: .114/31 with gateway .113, outside the address's own /31
+    "hegel-mock.json": "network.addresses[0].gateway: 198.51.100.113 is not in 198.51.100.114/31",
+    # the unused non-management /31 has its gateway outside it
+    "osie-ci.json": "network.addresses[1].gateway: 198.51.100.41 is not in 198.51.100.42/31",
+}
+
+
+def document_names():
+    """The file names of every metadata document in DOCUMENTS."""
+    return sorted(p.name for p in DOCUMENTS.glob("*.json"))
+
+
+def load_document(name):
+    return json.loads((DOCUMENTS / name).read_text())
+
+
+def expected_addresses(doc):
+    """What docs/metadata.md says is configured: ``(primary v4, public v6, private v4)``.
+
+    The first enabled management address of each kind (a missing ``management`` counts as
+    true, a missing ``public`` is read from the address); the private IPv4 is primary on a
+    server without a public IPv4.
+    """
+    def usable(a):
+        return a.get("enabled", True) and a.get("management", True)
+
+    def public(a):
+        return a.get("public", not ipaddress.ip_address(a["address"]).is_private)
+
+    def first(family, is_public):
+        return next((a for a in doc["network"]["addresses"] if usable(a)
+                     and a["address_family"] == family and public(a) == is_public), None)
+    public4, public6, private4 = first(4, True), first(6, True), first(4, False)
+    return public4 or private4, public6, private4
 
 _METADATA = {
     "id": "0f6e7c3a-7c1d-4a8e-9d3b-5e2a1c4b6d70",
