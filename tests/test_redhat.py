@@ -651,7 +651,8 @@ def test_metadata_documents_run_through_the_cli(tmp_path, name, capsys):
         assert (slave["HWADDR"], slave["MASTER"]) == (iface["mac"], iface.get("bond") or "bond0")
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in CAPTURES.iterdir()))
+# laptop.xml holds no physical port: load_nics_file refuses it (test_samples)
+@pytest.mark.parametrize("name", sorted(p.name for p in CAPTURES.iterdir() if p.name != "laptop.xml"))
 def test_lshw_captures_pair_with_metadata_built_from_their_macs(tmp_path, name):
     """Each capture's NICs with a MAC of their own become the metadata's interfaces."""
     found = nicmod.load_nics_file((CAPTURES / name).read_bytes(), name)
@@ -659,7 +660,7 @@ def test_lshw_captures_pair_with_metadata_built_from_their_macs(tmp_path, name):
     unique = [n for n in found if macs.count(n.mac) == 1]
     if not unique:
         # bond slaves share one MAC, or no physical port: the NIC tests cover these
-        assert name in ("bond-slaves.xml", "laptop.xml"), f"{name}: nothing to pair"
+        assert name == "bond-slaves.xml", f"{name}: nothing to pair"
         return
     pairable = unique[:2]
     doc = server("bonded" if len(pairable) == 2 else "individual",

@@ -221,6 +221,7 @@ def test_live_discovery_runs_lshw_once_for_the_network_class(tmp_path, monkeypat
     sysfs = tmp_path / "sys-class-net"
     sysfs.mkdir()
     found = nics.discover(str(sysfs))
-    assert [n.mac for n in found] == ["b8:ce:f6:10:20:30", "b8:ce:f6:10:20:31"]
+    assert [n.mac for n in found] == ["b8:ce:f6:10:20:30", "b8:ce:f6:10:20:31",
+                                      "b8:ce:f6:10:20:32", "b8:ce:f6:10:20:33"]
     (line,) = calls.read_text().splitlines()
     assert line.split()[:3] == ["-class", "network", "-xml"]
