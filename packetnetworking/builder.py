@@ -10,6 +10,7 @@ step aside (ownership.py), enables the chosen stack's units (units.py) and
 removes what an earlier run wrote and this one does not (manifest.py).
 """
 import dataclasses
+import functools
 import logging
 import sys
 from typing import Optional
@@ -18,7 +19,9 @@ import jinja2
 
 from packetnetworking import hooks, templating
 from packetnetworking.errors import NothingToWrite, PacketNetworkingError, UnsupportedOS
-from packetnetworking.model import build_model, parse_os
+from packetnetworking.model import build_model
+from packetnetworking.operating_system import parse_os
+from packetnetworking.releases import families, list_lines, match_release, summary
 from packetnetworking.tasks import (  # noqa: F401  (re-exported for builders and tests)
     APPEND, DELETE, MOVE_ASIDE, SYMLINK, WRITE, FileOp, Rendered, Task)
 
@@ -98,7 +101,9 @@ class DistroBuilder:
       writes itself (``eni``, ``ifcfg``, ...);
     - ``accepted_stacks``: every stack the family accepts, native or shared
       (``netplan``, ``networkmanager``, ``networkd`` live once in
-      ``packetnetworking.stacks``).
+      ``packetnetworking.stacks``);
+    - ``releases``: ``{distro: (releases.Release, ...)}``, what differs between
+      versions; ``release`` is the rule for the target's version.
 
     - ``stack_configs``: the ``ownership.StackConfig`` of each stack the family
       writes itself (what it reads, how it steps aside, its units); the shared
@@ -114,6 +119,7 @@ class DistroBuilder:
     network_builders = []
     native_stacks = {}
     accepted_stacks = ()
+    releases = {}
     stack_configs = ()
     registry = []
     _builtin_slot = None  # set by packetnetworking.distros when it is imported
@@ -144,6 +150,13 @@ class DistroBuilder:
     @property
     def os(self):
         return self.network.os
+
+    @functools.cached_property
+    def release(self):
+        """The ``Release`` rule for this OS's version (None when the family has no
+        rules for the distro); an unknown version warns once, when first asked."""
+        table = self.releases.get(self.os.distro)
+        return match_release(table, self.os) if table else None
 
     @property
     def target(self):
@@ -193,6 +206,7 @@ class DistroBuilder:
         return auto_stack(self)
 
     def select_network_builders(self):
+        self.release  # noqa: B018  (pick the rule, and warn, before anything is built)
         self.stack, self.stack_reason = self.choose_stack()
         if self.stack:
             log.info("stack: %s (%s)", self.stack, self.stack_reason)
@@ -263,9 +277,30 @@ class DistroBuilder:
             if "*" in builder.distros:
                 return builder
         _load_distros()  # every family, to list them all
-        names = sorted({d for b in cls.registry for d in b.distros if d != "*"})
-        raise UnsupportedOS(f"no builder for distro {distro!r}; supported: {', '.join(names)}",
+        raise UnsupportedOS(f"no builder for distro {distro!r} (supported: "
+                            f"{supported_summary(cls.registry)})",
                             "pass -o 'DISTRO VERSION' with one of them")
+
+
+def supported_summary(registry):
+    """Every distro name the registered builders serve: the built-in table's (each
+    with its other names), then those only plugins serve."""
+    known = {name for family in families().values() for name in family}
+    extra = sorted({d for b in registry for d in b.distros if d != "*"} - known)
+    return summary() + "".join(f", {name}" for name in extra)
+
+
+def list_distros():
+    """``--list-distros``: the built-in table, then what plugins add."""
+    _load_distros()
+    known = {name for family in families().values() for name in family}
+    lines = list_lines()
+    for builder in DistroBuilder.registry:
+        for name in builder.distros:
+            if name != "*" and name not in known:
+                known.add(name)
+                lines.append(f"{name}  (plugin {builder.__module__}.{builder.__qualname__})")
+    return lines
 
 
 _PLUGINS_LOADED = False
@@ -300,8 +335,13 @@ class Builder:
         self.network = None
         self.distro_builder = None
 
-    def initialize(self):
-        os_info = parse_os(self.os_option, self.metadata)
+    def initialize(self, rootfs=None):
+        """Build the network model. ``rootfs``: the target root, whose os-release names
+        the OS when ``-o`` does not (see operating_system.parse_os)."""
+        from packetnetworking.target import TargetRoot
+
+        target = TargetRoot(rootfs) if rootfs is not None else None
+        os_info = parse_os(self.os_option, self.metadata, target)
         self.network = build_model(self.metadata, self.nics, os_info, self.resolvers)
         hooks.trigger("initialized", self)
         return self

@@ -6,7 +6,7 @@ import sys
 import click
 
 from packetnetworking import __version__, errors, nics, source
-from packetnetworking.builder import Builder
+from packetnetworking.builder import Builder, list_distros
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,12 @@ def _resolvers(ctx, param, value):
         raise click.BadParameter(str(err)) from None
 
 
+def _list_distros(ctx, param, value):
+    if value and not ctx.resilient_parsing:
+        click.echo("\n".join(list_distros()))
+        ctx.exit()
+
+
 # A missing path passes (exists=False): the code that opens it says what is wrong.
 @click.command()
 @click.option("-M", "--metadata-file", type=click.Path(dir_okay=False, allow_dash=True),
@@ -29,7 +35,8 @@ def _resolvers(ctx, param, value):
 @click.option("--metadata-url", envvar="PACKET_METADATA_URL", default=source.DEFAULT_URL,
               show_default=True, help="Metadata service URL (env PACKET_METADATA_URL).")
 @click.option("-o", "--operating-system", "os_option", metavar="'DISTRO VERSION'",
-              help="Target OS, e.g. 'centos 7'; overrides the metadata's. 'n/a' ignores it.")
+              help="Target OS, e.g. 'centos 7' (see --list-distros); default: the target's "
+                   "os-release, else the metadata's. 'DISTRO n/a' takes the version from them.")
 @click.option("-t", "--rootfs", required=True, type=click.Path(file_okay=False),
               help="Root filesystem of the target, e.g. /mnt/target.")
 @click.option("--resolvers", envvar="PACKET_RESOLVERS", callback=_resolvers,
@@ -46,6 +53,9 @@ def _resolvers(ctx, param, value):
               help="Print each file's action and a diff against the target; write nothing.")
 @click.option("-v", "--verbose", count=True, help="-v INFO, -vv DEBUG (with tracebacks).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing, errors included.")
+@click.option("--list-distros", is_flag=True, expose_value=False, is_eager=True,
+              callback=_list_distros,
+              help="List the distros -o accepts (with their other names) and exit.")
 @click.version_option(__version__, prog_name="packet-networking")
 @click.help_option("-h", "--help")
 def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts, nics_file,
@@ -56,9 +66,12 @@ def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts,
     the files for the target OS's network stack under ROOTFS.
     """
     _check_target(rootfs)
-    meta = source.load(metadata_file, metadata_url, max_attempts)
+    url_source = click.get_current_context().get_parameter_source("metadata_url")
+    meta = source.load(metadata_file, metadata_url, max_attempts,
+                       url_given=url_source is not click.core.ParameterSource.DEFAULT)
     if nics_file is not None:
-        found = nics.load_nics_file(_read_nics_file(nics_file), nics_file)
+        where = "NIC list from stdin" if nics_file == "-" else f"NIC file {nics_file}"
+        found = nics.load_nics_file(_read_nics_file(nics_file), where)
         for nic in found:
             log.info("name=%s driver=%s mac=%s", nic.name, nic.driver or "?", nic.mac)
     else:
@@ -66,7 +79,7 @@ def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts,
     if resolvers is None:
         resolvers = source.host_resolvers()
     builder = Builder(meta, found, os_option, resolvers, options={"renderer": renderer})
-    builder.initialize()
+    builder.initialize(rootfs)
     result = builder.run(rootfs, dry_run=dry_run)
     _release_warnings()  # the run succeeded: the warnings it held back are shown now
     if quiet:

@@ -2,63 +2,28 @@
 
 Templates only ever see values that passed through here: IPs parsed with
 ``ipaddress``, MACs normalised, names checked so they cannot break a file name
-or a config line. A bad field raises ``MetadataError`` naming it, e.g.
-``network.addresses[2].gateway: 10.0.0.9 is not in 10.99.1.2/31``.
+or a config line (packetnetworking.names). A bad field raises ``MetadataError``
+naming it, e.g. ``network.addresses[2].gateway: 10.0.0.9 is not in 10.99.1.2/31``.
+Recognising the document in a file or an answer (empty, HTML, an error) is
+packetnetworking.document's.
 """
 import ipaddress
-import json
-import re
+import logging
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from packetnetworking.errors import MetadataError
+from packetnetworking.names import check_hostname, check_ifname, normalize_mac
 
-#: Largest document accepted; real ones are a few KiB.
-MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+log = logging.getLogger(__name__)
+
+#: Largest document accepted: real ones are a few KiB, but customdata can be large.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+#: The bonding mode when the document names none: LACP, as every Equinix Metal plan.
+DEFAULT_BONDING_MODE = 4
 
 LINK_AGGREGATIONS = ("bonded", "mlag_ha", "individual")
 DEFAULT_PRIVATE_SUBNETS = ("10.0.0.0/8",)
-
-_HOSTNAME_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-# Linux interface names: at most 15 bytes; we also refuse anything that could
-# break a file name (``/``), a config line (spaces, quotes, ``=``, ``#``) or an
-# alias (``:``).
-_IFNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
-# 12 hex digits, alone or in pairs joined by one separator (``:`` or ``-``) used
-# throughout, or three groups of four joined by ``.``.
-_MAC = re.compile(r"[0-9a-f]{2}([:-]?)[0-9a-f]{2}(?:\1[0-9a-f]{2}){4}"
-                  r"|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}")
-_NOT_HEX = re.compile(r"[^0-9a-f]")
-
-
-def normalize_mac(value):
-    """Return ``aa:bb:cc:dd:ee:ff`` or None when ``value`` is not a 48-bit MAC."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip().lower()
-    if not _MAC.fullmatch(text):
-        return None
-    digits = _NOT_HEX.sub("", text)
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
-
-
-#: Names that are not free for a NIC or a bond: the loopback (ifupdown would bond
-#: "iface lo"), the sysctl directories net.ipv*.conf.{all,default} and the bonding
-#: driver's /sys/class/net/bonding_masters.
-RESERVED_IFNAMES = frozenset({"lo", "all", "default", "bonding_masters"})
-
-
-def check_ifname(value):
-    """True when ``value`` is safe as a Linux interface name in every format."""
-    return (isinstance(value, str) and _IFNAME.fullmatch(value) is not None
-            and ".." not in value and value not in RESERVED_IFNAMES)
-
-
-def check_hostname(value):
-    if not isinstance(value, str) or not value or len(value) > 253:
-        return False
-    return all(_HOSTNAME_LABEL.fullmatch(label) for label in value.split("."))
-
 
 @dataclass(frozen=True)
 class Address:
@@ -120,32 +85,16 @@ class Metadata:
     bond_mac: Optional[str]
     private_subnets: Tuple[ipaddress.IPv4Network, ...]
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+    #: Where the document came from, for messages: ``metadata file m.json``.
+    source: str = field(default="metadata", compare=False, repr=False)
 
     @property
     def dhcp(self):
         return any(i.dhcp for i in self.interfaces)
 
 
-def loads(data):
-    """Decode a metadata document (bytes or str) and validate it."""
-    if isinstance(data, str):
-        data = data.encode("utf-8", "surrogatepass")
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise MetadataError(
-            f"metadata document is {len(data)} bytes, more than the "
-            f"{MAX_DOCUMENT_BYTES} accepted", "check the metadata source")
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise MetadataError(f"metadata is not UTF-8 text ({err.reason} at byte {err.start})",
-                            "check the metadata source") from None
-    except (ValueError, RecursionError) as err:  # ValueError: also a 5000-digit number
-        where = f" (line {err.lineno} column {err.colno})" if hasattr(err, "lineno") else ""
-        reason = getattr(err, "msg", None) or (
-            "nested too deeply" if isinstance(err, RecursionError) else "a number is too long")
-        raise MetadataError(f"metadata is not valid JSON{where}: {reason}",
-                            "check the metadata source") from None
-    return parse(doc)
+#: What to do about a document whose content is wrong, wherever it came from.
+FIX_DOCUMENT = "correct the document (or this server's record in the metadata service)"
 
 
 class _Fields:
@@ -203,9 +152,12 @@ def parse(doc):
     """Validate a decoded document and return a ``Metadata``."""
     top = _Fields(doc, "")
     hostname = top.get("hostname", str)
+    if hostname.endswith(".") and len(hostname) > 1:  # the DNS root: not part of the name
+        log.info("hostname: %r written without its trailing dot", hostname)
+        hostname = hostname[:-1]
     if not check_hostname(hostname):
         raise MetadataError(f"hostname: {_short(hostname)!r} is not a valid host name "
-                            "(RFC 1123 labels of letters, digits and '-', at most 253 characters)")
+                            "(labels of letters, digits, '_' and '-', at most 253 characters)")
     plan = top.get("plan", str, required=False, default="")
     distro = version = None
     os_info = top.get("operating_system", dict, required=False)
@@ -273,45 +225,110 @@ def _parse_interfaces(net):
     return tuple(interfaces)
 
 
+#: The addresses the layout configures: the first enabled management address of
+#: each of these kinds, ``(family, public)``. A private IPv6 is never configured.
+USED_KINDS = {(4, True): "public IPv4", (6, True): "public IPv6", (4, False): "private IPv4"}
+#: RFC 1918 and ULA: an address without ``public`` in these is private.
+PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n) for n in
+                         ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+
+
 def _parse_addresses(net):
+    """Every address that parses; an address the layout does not configure (its flags
+    say so, or one of its kind came before) may be malformed: a WARNING, then left out."""
     values = net.get("addresses", list, required=False, default=[])
-    addresses = []
+    addresses, used = [], set()
     for i, value in enumerate(values):
         where = f"network.addresses[{i}]"
         f = _Fields(value, where)
-        family = f.get("address_family", int)
-        if family not in (4, 6):
-            raise MetadataError(f"{where}.address_family: {family} is not 4 or 6")
-        cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
-        raw_ip = f.get("address", str)
         try:
-            ip = _unscoped(cls(raw_ip.strip()))
-        except ValueError:
-            raise MetadataError(f"{where}.address: {_short(raw_ip)!r} is not an "
-                                f"IPv{family} address") from None
-        if ip.is_unspecified or ip.is_multicast:  # parsers refuse them on an interface
-            raise MetadataError(f"{where}.address: {ip} is not a host address")
-        prefix = _parse_prefix(f, where, family)
-        if prefix == 0:  # netplan refuses it, and the "network" would be everything
-            raise MetadataError(f"{where}: /0 is not a usable prefix for {ip}")
-        iface = (ipaddress.IPv4Interface if family == 4 else ipaddress.IPv6Interface)(
-            (int(ip), prefix))
-        gateway = None
-        raw_gw = f.get("gateway", str, required=False)
-        if raw_gw is not None:
-            try:
-                gateway = _unscoped(cls(raw_gw.strip()))
-            except ValueError:
-                raise MetadataError(f"{where}.gateway: {_short(raw_gw)!r} is not an "
-                                    f"IPv{family} address") from None
-            if gateway not in iface.network:
-                raise MetadataError(f"{where}.gateway: {gateway} is not in {iface}")
-        addresses.append(Address(
-            interface=iface, gateway=gateway,
-            public=f.get("public", bool, required=False, default=False),
-            management=f.get("management", bool, required=False, default=False),
-            enabled=f.get("enabled", bool, required=False, default=True)))
+            address = _parse_address(f, where)
+        except MetadataError as err:
+            reason = _unused(f, used)
+            if reason is None:
+                raise
+            log.warning("%s; left out: %s", err.one_line(), reason)
+            continue
+        if address.enabled and address.management:
+            used.add((address.family, address.public))
+        addresses.append(address)
     return tuple(addresses)
+
+
+def _parse_address(f, where):
+    family = f.get("address_family", int)
+    if family not in (4, 6):
+        raise MetadataError(f"{where}.address_family: {family} is not 4 or 6")
+    cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
+    ip = _parse_ip(f, where, cls, family)
+    if ip.is_unspecified or ip.is_multicast:  # parsers refuse them on an interface
+        raise MetadataError(f"{where}.address: {ip} is not a host address")
+    prefix = _parse_prefix(f, where, family)
+    if prefix == 0:  # netplan refuses it, and the "network" would be everything
+        raise MetadataError(f"{where}: /0 is not a usable prefix for {ip}")
+    iface = (ipaddress.IPv4Interface if family == 4 else ipaddress.IPv6Interface)(
+        (int(ip), prefix))
+    gateway = None
+    raw_gw = f.get("gateway", str, required=False)
+    if raw_gw is not None:
+        try:
+            gateway = _unscoped(cls(raw_gw.strip()))
+        except ValueError:
+            raise MetadataError(f"{where}.gateway: {_short(raw_gw)!r} is not an "
+                                f"IPv{family} address") from None
+        if gateway not in iface.network:
+            raise MetadataError(f"{where}.gateway: {gateway} is not in {iface}")
+    public = f.get("public", bool, required=False)
+    return Address(
+        interface=iface, gateway=gateway,
+        public=_is_public(ip) if public is None else public,
+        # converters (osie-runner's) drop "management" and "enabled" when true
+        management=f.get("management", bool, required=False, default=True),
+        enabled=f.get("enabled", bool, required=False, default=True))
+
+
+def _parse_ip(f, where, cls, family):
+    raw_ip = f.get("address", str)
+    try:
+        return _unscoped(cls(raw_ip.strip()))
+    except ValueError:
+        raise MetadataError(f"{where}.address: {_short(raw_ip)!r} is not an "
+                            f"IPv{family} address") from None
+
+
+def _is_public(ip):
+    return not any(ip in network for network in PRIVATE_NETWORKS if network.version == ip.version)
+
+
+def _unused(f, used):
+    """Why the layout does not configure this address, from its own flags; None when
+    it does, or when the flags cannot be read (then it is validated)."""
+    flags = {}
+    for key in ("enabled", "management", "public"):
+        value = f.obj.get(key)
+        if value is not None and not isinstance(value, bool):
+            return None
+        flags[key] = value
+    if flags["enabled"] is False:
+        return "disabled (enabled: false), it is not configured"
+    if flags["management"] is False:
+        return "not a management address (management: false), it is not configured"
+    family = f.obj.get("address_family")
+    if family not in (4, 6) or isinstance(family, bool):
+        return None
+    public = flags["public"]
+    if public is None:
+        try:
+            cls = ipaddress.IPv4Address if family == 4 else ipaddress.IPv6Address
+            public = _is_public(_parse_ip(f, "", cls, family))
+        except MetadataError:
+            return None
+    kind = (family, public)
+    if kind not in USED_KINDS:
+        return "a private IPv6 address is never configured"
+    if kind in used:
+        return f"only the first {USED_KINDS[kind]} management address is configured"
+    return None
 
 
 def _unscoped(ip):
@@ -357,13 +374,19 @@ def _netmask_prefix(netmask, family):
 
 
 def _parse_bonding(net):
-    bonding = net.get("bonding", dict, required=False, default={})
-    f = _Fields(bonding, "network.bonding")
+    bonding = net.get("bonding", dict, required=False)
+    f = _Fields(bonding or {}, "network.bonding")
     link = f.get("link_aggregation", str, required=False, default="bonded")
     if link not in LINK_AGGREGATIONS:
         raise MetadataError(f"network.bonding.link_aggregation: {_short(link)!r} is not one of "
                             f"{', '.join(LINK_AGGREGATIONS)} or null")
-    mode = f.get("mode", int, required=False, default=4)
+    mode = f.get("mode", int, required=False)
+    if mode is None:
+        mode = DEFAULT_BONDING_MODE
+        if link != "individual":  # no bond, no mode to miss
+            log.warning("%s: bonding with mode %d (802.3ad, LACP), as Equinix Metal does",
+                        "network.bonding.mode is missing" if bonding else
+                        "network.bonding is missing", mode)
     if not 0 <= mode <= 6:
         raise MetadataError(f"network.bonding.mode: {mode} is not a bonding mode from 0 to 6")
     bond_mac = None

@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-from packetnetworking.errors import MetadataError, NICError, UnsupportedOS
+from packetnetworking.errors import MetadataError, NICError
+from packetnetworking.metadata import FIX_DOCUMENT
+from packetnetworking.operating_system import OperatingSystem
 
 log = logging.getLogger(__name__)
 
@@ -22,58 +24,6 @@ BOND_MODE_NAMES = {
 BOND_MIIMON, BOND_UPDELAY, BOND_DOWNDELAY = 100, 200, 200
 BOND_HASH_MODES = (2, 4)
 BOND_XMIT_HASH_POLICY = "layer3+4"
-
-#: Names accepted for a distro, mapped to the name the tool uses.
-DISTRO_ALIASES = {
-    "alma": "almalinux", "redhat": "rhel", "centos-stream": "centos", "centosstream": "centos",
-    "rockylinux": "rocky", "open-suse": "opensuse", "opensuse-leap": "opensuse",
-    "flatcar-linux": "flatcar", "flatcarlinux": "flatcar",
-}
-
-
-@dataclass(frozen=True)
-class OperatingSystem:
-    """The target OS: ``distro`` and ``version`` lower-cased, the originals kept."""
-
-    distro: str
-    version: str
-    orig_distro: str = ""
-    orig_version: str = ""
-
-    @property
-    def version_tuple(self) -> Tuple[int, ...]:
-        """``'9.3'`` -> (9, 3), ``'22.04'`` -> (22, 4), ``'stream-9'`` -> (9,); () if none."""
-        return _leading_numbers(self.version)
-
-    @property
-    def major(self) -> Optional[int]:
-        parts = self.version_tuple
-        return parts[0] if parts else None
-
-    def __str__(self):
-        return f"{self.distro} {self.version}".strip()
-
-
-def parse_os(option, metadata):
-    """The OS from ``-o 'distro version'`` (wins) or the metadata's operating_system."""
-    if option is not None:
-        words = option.split()
-        if len(words) != 2:
-            raise UnsupportedOS(f"-o {option!r} is not two words", "pass -o 'DISTRO VERSION', "
-                                "e.g. -o 'centos 7'")
-        if "n/a" not in (w.lower() for w in words):
-            return _make_os(words[0], words[1])
-        log.debug("-o %r names n/a: using the metadata's operating system", option)
-    if metadata.distro:
-        return _make_os(metadata.distro, metadata.version or "")
-    raise UnsupportedOS("no operating system: the metadata has no operating_system.distro",
-                        "pass -o 'DISTRO VERSION'")
-
-
-def _make_os(distro, version):
-    name = distro.strip().lower()
-    return OperatingSystem(distro=DISTRO_ALIASES.get(name, name), version=version.strip().lower(),
-                           orig_distro=distro, orig_version=version)
 
 
 @dataclass
@@ -286,14 +236,7 @@ class PrivateRoute:
     gateway: str
 
 
-_DOTTED_NUMBERS = re.compile(r"\d+(?:\.\d+)*")
 _NUMBERS = re.compile(r"(\d+)")
-
-
-def _leading_numbers(text):
-    """The first dotted run of decimal numbers in ``text``: ``'stream-9.3'`` -> (9, 3)."""
-    match = _DOTTED_NUMBERS.search(text)
-    return tuple(int(part) for part in match.group().split(".")) if match else ()
 
 
 def _natural_key(name):
@@ -348,19 +291,19 @@ def build_model(metadata, nics, os_info, resolvers=()):
         bond_mac=metadata.bond_mac, interfaces=interfaces, addresses=addresses,
         private_subnets=list(metadata.private_subnets), resolvers=list(resolvers),
         nics=list(nics))
-    check_addressable(model)
+    check_addressable(model, metadata.source)
     return model
 
 
-def check_addressable(model):
+def check_addressable(model, source="metadata"):
     """Without DHCP something must carry an address with a gateway."""
     if model.dhcp:
         return
     if model.ipv4 is None and model.ipv6 is None:
-        raise MetadataError("network.addresses: no enabled management address, and no "
-                            "interface asks for DHCP: nothing can be configured",
-                            "check the metadata")
+        raise MetadataError(f"{source}: network.addresses: no enabled management address, and "
+                            "no interface asks for DHCP: nothing can be configured",
+                            FIX_DOCUMENT)
     for address in (model.ipv4, model.ipv6):
         if address is not None and address.gateway is None:
-            raise MetadataError(f"network.addresses: {address.cidr} carries a default route "
-                                "but has no gateway", "check the metadata")
+            raise MetadataError(f"{source}: network.addresses: {address.cidr} carries a default "
+                                "route but has no gateway", FIX_DOCUMENT)

@@ -13,7 +13,7 @@ import subprocess
 from typing import Optional
 
 from packetnetworking.errors import NICError
-from packetnetworking.metadata import check_ifname, normalize_mac
+from packetnetworking.names import check_ifname, normalize_mac
 
 log = logging.getLogger(__name__)
 
@@ -50,23 +50,35 @@ class NIC:
             object.__setattr__(self, "logical_name", self.name)
 
 
+#: What --nics-file accepts, for the messages that refuse a file.
+FIX_ENTRY = "correct that entry of the NIC list"
+NIC_FILE_FORMATS = ("pass `lshw -class network -xml` (or -json) output, or a JSON NIC list "
+                    '[{"name": "eno1", "mac": "..."}]')
+
+
 def load_nics_file(data, source="NIC file"):
-    """Parse a saved lshw XML capture, an lshw JSON capture or the JSON NIC list."""
+    """Parse a saved lshw XML capture, an lshw JSON capture or the JSON NIC list;
+    a file with no physical NIC in it is refused, naming what it should hold."""
     if len(data) > MAX_CAPTURE_BYTES:
-        raise NICError(f"{source} is larger than {MAX_CAPTURE_BYTES} bytes")
-    head = data.lstrip()[:1]
-    if head == b"<":
+        raise NICError(f"{source} is larger than {MAX_CAPTURE_BYTES} bytes", NIC_FILE_FORMATS)
+    text = data.lstrip()
+    head = text[:512].lower()
+    if not head:
+        raise NICError(f"{source} is empty", NIC_FILE_FORMATS)
+    if head.startswith(b"<") and (b"<html" in head or b"<!doctype html" in head):
+        raise NICError(f"{source} is an HTML page, not a NIC list", NIC_FILE_FORMATS)
+    if head[:1] == b"<":
         nics = parse_lshw_xml(data, source)
-    elif head in (b"[", b"{"):
+    elif head[:1] in (b"[", b"{"):
         try:
             doc = json.loads(data.decode("utf-8"))
         except (ValueError, RecursionError) as err:
-            raise NICError(f"{source} is not valid JSON: {err}",
-                           "pass an lshw -xml capture or a JSON NIC list") from None
+            raise NICError(f"{source} is not valid JSON: {err}", NIC_FILE_FORMATS) from None
         nics = parse_json(doc, source)
     else:
-        raise NICError(f"{source} is neither lshw XML nor JSON",
-                       "pass `lshw -class network -xml` output or a JSON NIC list")
+        raise NICError(f"{source} is neither lshw XML nor JSON", NIC_FILE_FORMATS)
+    if not nics:
+        raise NICError(f"{source} holds no physical NIC", NIC_FILE_FORMATS)
     return nics
 
 
@@ -82,7 +94,7 @@ def parse_lshw_xml(data, source="lshw output"):
         raise NICError(f"{source} is not valid XML: {err}",
                        "capture it again with `lshw -class network -xml`") from None
     if root is None:
-        raise NICError(f"{source} is empty")
+        raise NICError(f"{source} is empty", "capture it again with `lshw -class network -xml`")
     nics = []
     for node in root.iter("node"):
         if node.get("class") != "network":
@@ -132,15 +144,16 @@ def _parse_nic_list(doc, source):
         name, raw_mac = entry.get("name"), entry.get("mac")
         mac = normalize_mac(raw_mac)
         if mac is None:
-            raise NICError(f"{source}[{i}].mac: {raw_mac!r} is not a MAC address")
+            raise NICError(f"{source}[{i}].mac: {raw_mac!r} is not a MAC address", FIX_ENTRY)
         if not check_ifname(name):
-            raise NICError(f"{source}[{i}].name: {name!r} is not a safe interface name")
+            raise NICError(f"{source}[{i}].name: {name!r} is not a safe interface name", FIX_ENTRY)
         logical = entry.get("logical_name") or name
         if not check_ifname(logical):
-            raise NICError(f"{source}[{i}].logical_name: {logical!r} is not a safe interface name")
+            raise NICError(f"{source}[{i}].logical_name: {logical!r} is not a safe interface "
+                           "name", FIX_ENTRY)
         driver = entry.get("driver") or ""
         if not isinstance(driver, str):
-            raise NICError(f"{source}[{i}].driver: expected a string")
+            raise NICError(f"{source}[{i}].driver: expected a string", FIX_ENTRY)
         nics.append(NIC(name=name, mac=mac, driver=driver, logical_name=logical))
     return nics
 
@@ -158,7 +171,8 @@ def _physical_nic(name, serial, businfo, driver, source):
         log.debug("skipping %s: serial %r is not a MAC", name, serial)
         return None
     if not check_ifname(name):
-        raise NICError(f"{source}: interface name {name!r} is not a safe interface name")
+        raise NICError(f"{source}: interface name {name!r} is not a safe interface name",
+                       "pass --nics-file with a JSON NIC list naming the NICs")
     return NIC(name=name, mac=mac, driver=driver, businfo=businfo)
 
 
@@ -180,7 +194,12 @@ def discover(sysfs="/sys/class/net"):
         log.warning("lshw is not installed; reading %s instead", sysfs)
     if nics is None:
         nics = discover_sysfs(sysfs)
-    nics = [_refine_live(nic, sysfs) for nic in nics]
+    udevadm = shutil.which("udevadm")
+    if nics and not udevadm:
+        log.warning("udevadm is not installed: the NICs keep the names they have now "
+                    "(%s), which the installed OS may not use; install udev or pass "
+                    "--nics-file", ", ".join(n.logical_name for n in nics))
+    nics = [_refine_live(nic, sysfs, udevadm) for nic in nics]
     for nic in nics:
         log.info("name=%s driver=%s mac=%s kernel-name=%s", nic.name, nic.driver or "?",
                  nic.mac, nic.logical_name)
@@ -195,7 +214,8 @@ def discover_sysfs(sysfs="/sys/class/net"):
     try:
         names = sorted(os.listdir(sysfs))
     except OSError as err:
-        raise NICError(f"cannot list {sysfs}: {err.strerror}") from None
+        raise NICError(f"cannot list {sysfs}: {err.strerror}",
+                       "check that sysfs is mounted, or pass --nics-file") from None
     for name in names:
         base = os.path.join(sysfs, name)
         if not os.path.exists(os.path.join(base, "device")) or not check_ifname(name):
@@ -209,13 +229,13 @@ def discover_sysfs(sysfs="/sys/class/net"):
     return nics
 
 
-def _refine_live(nic, sysfs):
+def _refine_live(nic, sysfs, udevadm):
     """Permanent MAC (bond slaves show the bond's) and the installed OS's name."""
     base = os.path.join(sysfs, nic.logical_name)
     perm = normalize_mac(_read(os.path.join(base, "bonding_slave", "perm_hwaddr")))
     if perm is None:
         perm = _ethtool_permaddr(nic.logical_name)
-    name = _udev_name(base) or nic.logical_name
+    name = (_udev_name(udevadm, base) if udevadm else None) or nic.logical_name
     return dataclasses.replace(nic, mac=perm or nic.mac, name=name)
 
 
@@ -233,10 +253,7 @@ def _ethtool_permaddr(ifname):
     return None if mac in (None, "00:00:00:00:00:00") else mac
 
 
-def _udev_name(base):
-    udevadm = shutil.which("udevadm")
-    if not udevadm:
-        return None
+def _udev_name(udevadm, base):
     try:
         out = subprocess.run([udevadm, "info", "--query=property", base], stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, timeout=UDEVADM_TIMEOUT, text=True).stdout

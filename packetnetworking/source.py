@@ -12,6 +12,7 @@ resolve: a DNS lookup cannot be interrupted).
 import contextlib
 import email.utils
 import ipaddress
+import json
 import logging
 import os
 import random
@@ -20,7 +21,7 @@ import sys
 import threading
 import time
 
-from packetnetworking import metadata
+from packetnetworking import document, metadata
 from packetnetworking.errors import MetadataError, MetadataUnreachable, NoMetadataSource
 
 log = logging.getLogger(__name__)
@@ -31,17 +32,32 @@ READ_TIMEOUT = 10.0
 ATTEMPT_DEADLINE = 20.0       # whole attempt: connect, headers, last byte of the body
 BACKOFF_FIRST = 1.0
 BACKOFF_CAP = 30.0
-RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))  # every 5xx, 501 included
+#: Retried: a service can answer 404 until the hardware is registered, 408/429 ask
+#: to come back, every 5xx (501 included) may pass. Any other status fails at once
+#: (400, 401, 403: asking again changes nothing).
+RETRY_STATUSES = frozenset({404, 408, 429}) | frozenset(range(500, 600))
+#: How much of an error answer is read to quote the service's message.
+ERROR_BODY_BYTES = 64 * 1024
 
 
-def load(path=None, url=None, max_attempts=10, stdin=None):
-    """Return the validated ``Metadata`` from a file (preferred) or the URL."""
+#: What to do when a file or a URL does not hold the metadata document at all.
+FILE_HINT = "pass the JSON document the metadata service serves at /metadata"
+URL_HINT = "check --metadata-url: it must be the Equinix-compatible /metadata endpoint"
+
+
+def load(path=None, url=None, max_attempts=10, stdin=None, url_given=True):
+    """Return the validated ``Metadata`` from a file (preferred) or the URL.
+
+    ``url_given``: the URL was passed (option or environment), not the default."""
     if path is not None:
-        if url:
+        if url and url_given:
             log.debug("both a metadata file and a URL were given: using the file %s", path)
-        return metadata.loads(read_file(path, stdin))
+        where = "metadata from stdin" if path == "-" else f"metadata file {path}"
+        return document.loads(read_file(path, stdin), where, FILE_HINT)
     if url:
-        return metadata.loads(fetch(url, max_attempts))
+        log.info("fetching the metadata from %s%s", url, "" if url_given else " (the default)")
+        return document.loads(fetch(url, max_attempts), f"metadata from {url}", URL_HINT,
+                              url=True)
     raise NoMetadataSource("no metadata source")
 
 
@@ -82,9 +98,10 @@ def backoff_delay(attempt, rng=random):
 def fetch(url, max_attempts=10, sleep=None):
     """GET ``url`` with bounded retries; returns the body's bytes.
 
-    Retried: connection errors, timeouts, stalls, truncated bodies, HTTP 429 and 5xx.
-    Not retried (exit 40 at once): an invalid URL, a redirect loop, any other HTTP
-    status, a body larger than ``metadata.MAX_DOCUMENT_BYTES``.
+    Retried: connection errors, timeouts, stalls, truncated bodies, HTTP 404, 408,
+    429 and 5xx. Not retried (exit 40 at once): an invalid URL, a redirect loop, any
+    other HTTP status, a body larger than ``metadata.MAX_DOCUMENT_BYTES``. An error
+    answer's message (``{"error": ...}``) is quoted.
     """
     import requests  # only a run that fetches needs it
 
@@ -100,9 +117,11 @@ def fetch(url, max_attempts=10, sleep=None):
                 if attempt > 1:
                     log.info("metadata fetched at attempt %d/%d", attempt, max_attempts)
                 return body
+            said = _said(body)
             if status not in RETRY_STATUSES:
-                raise MetadataUnreachable(f"metadata service answered HTTP {status} for {url}")
-            last = f"HTTP {status}"
+                raise MetadataUnreachable(
+                    f"metadata service answered HTTP {status} for {url}{said}")
+            last = f"HTTP {status}{said}"
         except requests.exceptions.TooManyRedirects:
             raise MetadataUnreachable(f"metadata URL {url} redirects too many times") from None
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
@@ -123,7 +142,20 @@ def fetch(url, max_attempts=10, sleep=None):
         log.warning("metadata attempt %d/%d failed (%s); retrying in %.1fs",
                     attempt, max_attempts, last, delay)
         sleep(delay)
-    raise MetadataUnreachable(f"metadata service unreachable after {max_attempts} attempts: {last}")
+    raise MetadataUnreachable(f"metadata service unreachable after {max_attempts} "
+                              f"attempt{'s' if max_attempts != 1 else ''}: {last}")
+
+
+def _said(body):
+    """``: 'message'`` when an error answer carries a service's message, else ''."""
+    try:
+        message = document.service_error(json.loads(body.decode("utf-8", "replace")))
+    except (ValueError, RecursionError):
+        return ""
+    if not message:
+        return ""
+    text = " ".join(message.split())
+    return f": {text[:200]!r}"
 
 
 class _Stalled(Exception):
@@ -178,25 +210,39 @@ def _get(session, requests, url):
                               "Accept-Encoding": "identity"}) as response:
         retry_after = _retry_after(response.headers.get("Retry-After"))
         if response.status_code != 200:
-            return b"", response.status_code, retry_after
+            return _error_body(response), response.status_code, retry_after
         announced = response.headers.get("Content-Length", "").strip()
         if announced.isdigit() and (len(announced) > 12
                                     or int(announced) > metadata.MAX_DOCUMENT_BYTES):
             raise MetadataError(f"metadata from {url} announces {announced[:20]} bytes, more "
-                                f"than the {metadata.MAX_DOCUMENT_BYTES} accepted")
+                                f"than the {metadata.MAX_DOCUMENT_BYTES} accepted", URL_HINT)
         chunks, size = [], 0
         for chunk in response.iter_content(64 * 1024):
             chunks.append(chunk)
             size += len(chunk)
             if size > metadata.MAX_DOCUMENT_BYTES:
                 raise MetadataError(f"metadata from {url} is larger than "
-                                    f"{metadata.MAX_DOCUMENT_BYTES} bytes")
+                                    f"{metadata.MAX_DOCUMENT_BYTES} bytes", URL_HINT)
             if time.monotonic() - started > ATTEMPT_DEADLINE:
                 raise _Stalled(f"response not complete after {ATTEMPT_DEADLINE:g}s")
         expected = response.headers.get("Content-Length")
         if expected and expected.isdigit() and int(expected) != size:
             raise _Stalled(f"truncated body: {size} of {expected} bytes")
         return b"".join(chunks), 200, retry_after
+
+
+def _error_body(response):
+    """The first ``ERROR_BODY_BYTES`` of an error answer (b'' when it cannot be read)."""
+    chunks, size = [], 0
+    try:
+        for chunk in response.iter_content(16 * 1024):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= ERROR_BODY_BYTES:
+                break
+    except Exception:  # noqa: BLE001  (the status is the answer; its body is a bonus)
+        return b""
+    return b"".join(chunks)[:ERROR_BODY_BYTES]
 
 
 def _retry_after(value):
@@ -225,8 +271,45 @@ def _reason(err):
     return " ".join(text.split())[:120] if text.strip() else type(err).__name__
 
 
-def host_resolvers(path="/etc/resolv.conf"):
-    """``nameserver`` lines (IPv4 and IPv6) of the host's resolv.conf, valid ones only."""
+#: The host's resolver files; module constants so tests can point them elsewhere.
+HOST_RESOLV_CONF = "/etc/resolv.conf"
+#: What systemd-resolved forwards to when the host's resolv.conf is its stub.
+RESOLVED_UPSTREAM_CONF = "/run/systemd/resolve/resolv.conf"
+#: The address of systemd-resolved's stub listener.
+RESOLVED_STUB = "127.0.0.53"
+
+
+def host_resolvers(path=None, upstream_path=None):
+    """The nameservers of the host's resolv.conf that the installed server can use.
+
+    A loopback server (127.0.0.0/8, ::1: systemd-resolved's stub, docker's
+    127.0.0.11, a local dnsmasq) answers on this host only, never on the server:
+    it is not returned. When the file is systemd-resolved's stub, the servers it
+    forwards to (``upstream_path``) are used instead; other loopback entries are
+    left out with a WARNING, and a WARNING says when none is left.
+    """
+    path = path or HOST_RESOLV_CONF
+    servers = _nameserver_lines(path)
+    loopback = [s for s in servers if ipaddress.ip_address(s).is_loopback]
+    if not loopback:
+        return servers
+    kept = [s for s in servers if s not in loopback]
+    if RESOLVED_STUB in loopback:
+        upstream_path = upstream_path or RESOLVED_UPSTREAM_CONF
+        upstream = [s for s in _nameserver_lines(upstream_path)
+                    if not ipaddress.ip_address(s).is_loopback]
+        if upstream:
+            log.info("%s points at systemd-resolved's stub (%s): using the servers it "
+                     "forwards to, from %s", path, RESOLVED_STUB, upstream_path)
+            return list(dict.fromkeys(upstream + kept))
+    log.warning("%s lists the loopback nameserver%s %s, which the installed server cannot "
+                "reach: left out%s", path, "s" if len(loopback) > 1 else "", ", ".join(loopback),
+                "" if kept else "; no nameserver is left (pass --resolvers)")
+    return kept
+
+
+def _nameserver_lines(path):
+    """``nameserver`` lines (IPv4 and IPv6) of a resolv.conf, valid ones only, once each."""
     servers = []
     try:
         with open(path, encoding="utf-8", errors="replace") as f:

@@ -6,7 +6,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from helpers import SAMPLES, make_metadata  # noqa: E402
+from helpers import make_metadata  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -29,12 +29,11 @@ def _isolation(monkeypatch):
     DistroBuilder.registry[:] = distros_before
 
 
-@pytest.fixture
-def samples():
-    """The shared real-world samples folder; skips the test when it is missing."""
-    if SAMPLES is None:
-        pytest.skip("../shared/samples is not next to the repository")
-    return SAMPLES
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    """pytest-httpserver listens on 127.0.0.1, not "localhost": a minimal container or
+    chroot may have no /etc/hosts, and the name would not resolve there."""
+    return ("127.0.0.1", 0)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from packetnetworking import metadata as md
 from packetnetworking import nics as nic_lists
 from packetnetworking.builder import Builder
 from packetnetworking.distros.debian import releases
+from packetnetworking.releases import match_release
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "debian"
 RESOLVERS = ("147.75.207.207", "147.75.207.208")
@@ -245,14 +246,13 @@ def check_debian_interfaces(text, layout, os_name, mode):
 
 
 def expected_resolver_file(os_name):
-    rule, _ = releases.match_release(
-        releases.UBUNTU if os_name.startswith("ubuntu") else releases.DEBIAN,
-        _os(os_name))
+    rule = match_release(releases.UBUNTU if os_name.startswith("ubuntu") else releases.DEBIAN,
+                         _os(os_name))
     return "etc/systemd/resolved.conf" if rule.resolved else "etc/resolv.conf"
 
 
 def _os(os_name):
-    from packetnetworking.model import _make_os
+    from packetnetworking.operating_system import _make_os
     distro, version = os_name.split()
     return _make_os(distro, version)
 
@@ -395,21 +395,26 @@ def test_no_resolvers_leaves_the_resolver_files_alone(tmp_path, caplog):
 def test_versions_match_on_their_leading_numbers(os_name, expected, caplog):
     table = releases.UBUNTU if os_name.startswith("ubuntu") else releases.DEBIAN
     with caplog.at_level(logging.WARNING):
-        rule, exact = releases.match_release(table, _os(os_name))
-    assert (rule.version, exact) == (expected, True)
+        rule = match_release(table, _os(os_name))
+    assert rule.version == expected
     assert not caplog.records
 
 
-@pytest.mark.parametrize("os_name, newest", [
-    ("debian 14", "13"), ("debian sid", "13"), ("ubuntu 23.10", "24.04"), ("ubuntu 26.04", "24.04"),
+@pytest.mark.parametrize("os_name, chosen", [
+    ("debian 14", "13"), ("debian sid", "13"), ("ubuntu 23.10", "22.04"), ("ubuntu 26.04", "24.04"),
+    ("debian 8", "9"), ("ubuntu 14.04", "16.04"),
 ])
-def test_unknown_version_uses_the_newest_rule_and_warns(tmp_path, os_name, newest, caplog):
+def test_unknown_version_uses_the_nearest_older_rule_and_warns(tmp_path, os_name, chosen,
+                                                               caplog):
     with caplog.at_level(logging.WARNING):
         files = render(tmp_path, load_doc("bonded"), os_name)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any("no rule for this version" in w and newest in w for w in warnings), warnings
+    assert any("no rule for this version" in w and w.endswith(f"rules of {os_name.split()[0]} "
+                                                                f"{chosen}") for w in warnings), warnings
     check_debian_interfaces(files["etc/network/interfaces"], "bonded", os_name, 4)
-    if os_name.startswith("ubuntu"):
+    if os_name == "ubuntu 14.04":  # before systemd-resolved: resolv.conf, as 16.04
+        assert "etc/systemd/resolved.conf" not in files and "etc/resolv.conf" in files
+    elif os_name.startswith("ubuntu"):
         assert "etc/systemd/resolved.conf" in files
 
 

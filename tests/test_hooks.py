@@ -290,5 +290,5 @@ def test_no_builder_and_no_catch_all_lists_the_supported_distros():
     with pytest.raises(UnsupportedOS) as info:
         DistroBuilder.find("plan9")
     assert info.value.exit_code == 20
-    assert "no builder for distro 'plan9'; supported:" in info.value.one_line()
+    assert "no builder for distro 'plan9' (supported:" in info.value.one_line()
     assert "centos" in info.value.one_line() and "rocky" in info.value.one_line()

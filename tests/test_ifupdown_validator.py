@@ -5,13 +5,19 @@ and prints the commands it would run, touching nothing: the tests check that it
 succeeds and that those commands are the ones an operator expects (addresses with
 prefixes, default routes, private routes, the bond's MAC, DHCP).
 
-Alpine's files are written for ifupdown-ng; Debian's ifupdown must parse them too. When
-``PN_IFUPDOWN_NG`` names ifupdown-ng's ``ifquery`` (e.g. from ``apt-get download
-ifupdown-ng && dpkg -x ifupdown-ng_*.deb DIR``, then ``DIR/sbin/ifquery``: the package
-conflicts with ifupdown, so it is not installed), ifupdown-ng's own parser checks them too.
+ifup's ``dhcp`` method prints the command of the DHCP client it finds (dhclient, pump,
+udhcpc, dhcpcd) or, with none installed, only "No DHCP client software found!": the
+DHCP cases skip then (fail with ``PN_REQUIRE_VALIDATORS=1``), the static ones still run.
 
-The real-world samples in ../shared/samples run through the CLI for one version of
-each family.
+Alpine's files are written for ifupdown-ng; Debian's ifupdown must parse them too, and
+ifupdown-ng's own parser (``ifquery``) checks them as well. ifupdown-ng conflicts with
+ifupdown in Debian, so .ci/run unpacks its package into
+``~/.cache/packet-networking/ifupdown-ng`` (``apt-get download ifupdown-ng`` and
+``dpkg-deb -x``) instead of installing it; ``PN_IFUPDOWN_NG`` may name another
+``ifquery``, and an installed ifupdown-ng (an ``ifparse`` on the PATH) is used too.
+
+The real-world document shapes (tests/fixtures/documents/) run through the CLI for one
+version of each family.
 """
 import json
 import os
@@ -22,21 +28,61 @@ from pathlib import Path
 
 import pytest
 
+from helpers import DOCUMENTS, REFUSED_DOCUMENTS, document_names, expected_addresses, load_document
 from test_debian import (ALPINE_VERSIONS, DEBIAN_VERSIONS, LAYOUTS, OS_NAMES, UBUNTU_VERSIONS,
                          load_doc, render)
 
-IFUP = shutil.which("ifup") or next(
-    (p for p in ("/usr/sbin/ifup", "/sbin/ifup") if os.access(p, os.X_OK)), None)
-IFUPDOWN_NG_IFQUERY = os.environ.get("PN_IFUPDOWN_NG")
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+#: ifup runs with this PATH: a regular user's PATH on Debian has no sbin, where ifup and
+#: the DHCP clients live, and ifup looks its DHCP client up on the PATH.
+IFUP_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+IFUP = shutil.which("ifup", path=IFUP_PATH)
+#: The DHCP clients ifupdown's dhcp method knows, in the order it tries them.
+DHCP_CLIENT = next((c for c in ("dhclient", "pump", "udhcpc", "dhcpcd")
+                    if shutil.which(c, path=IFUP_PATH)), None)
+#: Where .ci/run unpacks ifupdown-ng (see the module docstring).
+IFUPDOWN_NG_CACHE = Path("~/.cache/packet-networking/ifupdown-ng").expanduser()
+
+
+def _ifupdown_ng_ifquery():
+    if os.environ.get("PN_IFUPDOWN_NG"):
+        return os.environ["PN_IFUPDOWN_NG"]
+    cached = IFUPDOWN_NG_CACHE / "sbin" / "ifquery"
+    if os.access(cached, os.X_OK):
+        return str(cached)
+    ifparse = shutil.which("ifparse", path=IFUP_PATH)  # only ifupdown-ng has ifparse
+    if ifparse and os.access(Path(ifparse).with_name("ifquery"), os.X_OK):
+        return str(Path(ifparse).with_name("ifquery"))
+    return None
+
+
+IFUPDOWN_NG_IFQUERY = _ifupdown_ng_ifquery()
+
+
+def missing(message):
+    """Skip, or fail when CI requires every validator (PN_REQUIRE_VALIDATORS=1)."""
+    if os.environ.get("PN_REQUIRE_VALIDATORS") == "1":
+        pytest.fail(f"{message}, and PN_REQUIRE_VALIDATORS=1 requires it")
+    pytest.skip(message)
 
 
 def require_ifup():
     if IFUP is None:
-        if os.environ.get("PN_REQUIRE_VALIDATORS") == "1":
-            pytest.fail("ifup (package ifupdown) is missing and PN_REQUIRE_VALIDATORS=1")
-        pytest.skip("ifup (package ifupdown) is not installed")
+        missing("ifup (Debian package ifupdown) is not installed")
     return IFUP
+
+
+def require_dhcp_client():
+    if DHCP_CLIENT is None:
+        missing("no DHCP client (dhclient, pump, udhcpc or dhcpcd): ifup's dhcp method "
+                "needs one (Debian package isc-dhcp-client)")
+
+
+def require_ifupdown_ng():
+    if IFUPDOWN_NG_IFQUERY is None:
+        missing(f"ifupdown-ng's ifquery not found in {IFUPDOWN_NG_CACHE} nor PN_IFUPDOWN_NG "
+                "(.ci/run unpacks it there: apt-get download ifupdown-ng; dpkg-deb -x "
+                f"ifupdown-ng_*.deb {IFUPDOWN_NG_CACHE})")
+    return IFUPDOWN_NG_IFQUERY
 
 
 def ifup_no_act(path, tmp_path):
@@ -45,7 +91,8 @@ def ifup_no_act(path, tmp_path):
     state.mkdir(exist_ok=True)
     proc = subprocess.run([require_ifup(), "--no-act", "--force", "-i", str(path), "-a",
                            "--state-dir", str(state)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60,
+                          env=dict(os.environ, PATH=IFUP_PATH))
     # the commands it would run go to stderr; its own complaints start with "ifup:"
     assert proc.returncode == 0, f"ifup rejected {path}:\n{proc.stderr}\n{path.read_text()}"
     complaints = [l for l in proc.stderr.splitlines() if l.startswith("ifup:")]
@@ -98,6 +145,8 @@ def check_with_ifup(tmp_path, files, layout, alpine):
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("os_name", DEBIAN_VERSIONS + UBUNTU_VERSIONS + ALPINE_VERSIONS)
 def test_ifup_accepts_every_file(tmp_path, os_name, layout):
+    if LAYOUTS[layout]["dhcp"]:
+        require_dhcp_client()
     root = tmp_path / "root"
     root.mkdir()
     files = render(root, load_doc(layout), os_name)
@@ -113,11 +162,10 @@ def test_ifup_accepts_every_bonding_mode(tmp_path, os_name, mode):
     check_with_ifup(tmp_path, files, "two-bonds", alpine=os_name.startswith("alpine"))
 
 
-@pytest.mark.skipif(not IFUPDOWN_NG_IFQUERY, reason="PN_IFUPDOWN_NG (ifupdown-ng's ifquery) "
-                    "is not set: Alpine files checked with Debian's ifupdown only")
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_ifupdown_ng_reads_alpine_files_as_meant(tmp_path, layout):
     """ifupdown-ng's parser sees every address, gateway, member and option we wrote."""
+    ifquery = require_ifupdown_ng()
     root = tmp_path / "root"
     root.mkdir()
     files = render(root, load_doc(layout), "alpine 3.20")
@@ -125,13 +173,13 @@ def test_ifupdown_ng_reads_alpine_files_as_meant(tmp_path, layout):
     path.write_text(files["etc/network/interfaces"])
 
     def query(iface, prop):
-        proc = subprocess.run([IFUPDOWN_NG_IFQUERY, "-i", str(path), "-p", prop, iface],
+        proc = subprocess.run([ifquery, "-i", str(path), "-p", prop, iface],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               timeout=60)
         assert proc.returncode == 0 and not proc.stderr, proc.stderr
         return proc.stdout.split("\n") if prop in ("up", "down") else proc.stdout.split()
 
-    listed = subprocess.run([IFUPDOWN_NG_IFQUERY, "-i", str(path), "-L", "-a"],
+    listed = subprocess.run([ifquery, "-i", str(path), "-L", "-a"],
                             stdout=subprocess.PIPE, text=True, timeout=60, check=True).stdout
     spec = LAYOUTS[layout]
     for bond, (members, mac) in spec["bonds"].items():
@@ -158,34 +206,16 @@ def test_ifupdown_ng_reads_alpine_files_as_meant(tmp_path, layout):
                        for n, v in spec["routes"]]
 
 
-# --- the real-world samples through the CLI -------------------------------------------------
-
-#: Samples the tool must refuse (exit 40), with the words its one-line error must hold.
-REJECTED_SAMPLES = {
-    # addresses: [] and no interface asks for DHCP
-    "metal-toolbox-hollow-metadataservice__instance-c": "nothing can be configured",
-    # hand-edited: 139.175.86.114/31 with gateway .113, outside the address's own /31
-    "tinkerbell-hegel__mock": "network.addresses[0].gateway",
-}
-
-
-def sample_metadata():
-    if not SAMPLES.is_dir():
-        return []
-    return sorted(p.name for p in SAMPLES.glob("*.json")
-                  if "metadata" in p.name or p.name.startswith("tinkerbell"))
-
+# --- the real-world shapes through the CLI ---------------------------------------------------
 
 @pytest.mark.parametrize("os_name", ["debian 12", "ubuntu 22.04", "alpine 3.20"])
-@pytest.mark.parametrize("sample", sample_metadata() or ["(no samples)"])
-def test_samples_through_the_cli(tmp_path, capsys, sample, os_name):
-    """No lshw capture shares a MAC with a sample document: the NICs are the documents'
-    own MACs under predictable names (eno1, eno2...)."""
+@pytest.mark.parametrize("name", document_names())
+def test_documents_through_the_cli(tmp_path, capsys, name, os_name):
+    """Each document of tests/fixtures/documents with its own MACs under predictable names
+    (eno1, eno2...), written for ifupdown and read back by the real ifup."""
     from packetnetworking import cli
 
-    if not SAMPLES.is_dir():
-        pytest.skip("../shared/samples is not next to the repository")
-    doc = json.loads((SAMPLES / sample).read_text())
+    doc = load_document(name)
     nics = [{"name": f"eno{i + 1}", "mac": iface["mac"], "driver": "i40e"}
             for i, iface in enumerate(doc["network"]["interfaces"])]
     nic_file = tmp_path / "nics.json"
@@ -193,25 +223,21 @@ def test_samples_through_the_cli(tmp_path, capsys, sample, os_name):
     root = tmp_path / "root"
     root.mkdir()
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["-M", str(SAMPLES / sample), "--nics-file", str(nic_file), "-o", os_name,
-                  "-t", str(root), "--renderer", "eni", "--resolvers", "147.75.207.207"])
+        cli.main(["-M", str(DOCUMENTS / name), "--nics-file", str(nic_file), "-o", os_name,
+                  "-t", str(root), "--renderer", "eni", "--resolvers", "192.0.2.53"])
     err = capsys.readouterr().err
-    rejected = next((why for prefix, why in REJECTED_SAMPLES.items()
-                     if sample.startswith(prefix)), None)
-    if rejected:  # bad input: one line naming the problem, exit 40, nothing written
+    if name in REFUSED_DOCUMENTS:  # one line naming the problem, exit 40, nothing written
         assert exit_info.value.code == 40, err
-        assert err.count("\n") == 1 and rejected in err, err
+        assert err.count("\n") == 1 and REFUSED_DOCUMENTS[name] in err, err
         assert not list(root.iterdir())
         return
     assert exit_info.value.code == 0, err
     text = (root / "etc/network/interfaces").read_text()
     out = ifup_no_act(root / "etc/network/interfaces", tmp_path)
-    management = [a for a in doc["network"]["addresses"]
-                  if a.get("management") and a.get("enabled", True)]
-    first_v4 = next((a for a in management if a["address_family"] == 4 and a.get("public")),
-                    next(a for a in management if a["address_family"] == 4))
-    assert re.search(rf"ip addr add {re.escape(first_v4['address'])}/", out), out
-    assert re.search(rf"ip route add default via {re.escape(first_v4['gateway'])} ", out), out
-    for elastic in (a for a in doc["network"]["addresses"] if not a.get("management")):
-        assert elastic["address"] not in text, "elastic IPs are not configured"
+    primary = expected_addresses(doc)[0]
+    assert re.search(rf"ip addr add {re.escape(primary['address'])}/", out), out
+    assert re.search(rf"ip route add default via {re.escape(primary['gateway'])} ", out), out
+    for unused in doc["network"]["addresses"]:
+        if unused.get("management") is False:
+            assert unused["address"] not in text, "elastic IPs are not configured"
     assert "bond0" in text and "10.0.0.0/8" in text

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from helpers import make_metadata
-from packetnetworking import metadata
+from packetnetworking import document, metadata
 from packetnetworking.errors import EXIT_BAD_METADATA, MetadataError
-from packetnetworking.metadata import check_hostname, check_ifname, normalize_mac
+from packetnetworking.names import check_hostname, check_ifname, normalize_mac
 
 
 def parse_error(doc):
@@ -118,7 +118,7 @@ def test_check_ifname(name, ok):
 @pytest.mark.parametrize("name, ok", [
     ("node-01", True), ("node-01.example.net", True), ("A1", True), ("x" * 63, True),
     ("x" * 64, False), (".".join(["a" * 63] * 4), False), ("-node", False), ("node-", False),
-    ("node_01", False), ("node 01", False), ("node;reboot", False), ("", False),
+    ("node_01", True), ("node 01", False), ("node;reboot", False), ("", False),
     ("node..net", False), ("node.example.net.", False), ("nöde", False), (None, False),
     ("node\n", False), ("node.example.net\n", False), ("node\nnameserver 6.6.6.6", False),
     (".".join(["a" * 63] * 3 + ["a" * 61]), True), (".".join(["a" * 63] * 3 + ["a" * 62]), False),
@@ -299,8 +299,11 @@ def test_public_management_enabled_default():
     doc = make_metadata()
     for key in ("public", "management", "enabled"):
         del doc["network"]["addresses"][0][key]
-    a = metadata.parse(doc).addresses[0]
-    assert (a.public, a.management, a.enabled) == (False, False, True)
+        del doc["network"]["addresses"][2][key]
+    meta = metadata.parse(doc)
+    a, private = meta.addresses[0], meta.addresses[2]
+    assert (a.public, a.management, a.enabled) == (True, True, True)
+    assert (private.public, private.management, private.enabled) == (False, True, True)
 
 
 def test_interface_without_bond_and_with_dhcp():
@@ -313,28 +316,28 @@ def test_interface_without_bond_and_with_dhcp():
 # --- loads: bytes to a document ------------------------------------------------------
 def test_loads_accepts_bytes_and_str():
     doc = make_metadata()
-    assert metadata.loads(json.dumps(doc).encode()).hostname == doc["hostname"]
-    assert metadata.loads(json.dumps(doc)).hostname == doc["hostname"]
+    assert document.loads(json.dumps(doc).encode()).hostname == doc["hostname"]
+    assert document.loads(json.dumps(doc)).hostname == doc["hostname"]
 
 
 @pytest.mark.parametrize("data, expected", [
-    (b"", "metadata is not valid JSON"),
+    (b"", "metadata is empty"),
     (b"{\"hostname\": ", "metadata is not valid JSON (line 1 column"),
-    (b"<html>502 Bad Gateway</html>", "metadata is not valid JSON"),
+    (b"<html>502 Bad Gateway</html>", "metadata is an HTML page"),
     (b"\xff\xfe{}", "metadata is not UTF-8"),
-    (b"[1, 2]", "metadata: expected an object, got a list"),
-    (b"null", "metadata: expected an object, got null"),
+    (b"[1, 2]", "metadata is a list, not a JSON object; "),
+    (b"null", "metadata is null, not a JSON object; "),
     (b"[" * 100000 + b"]" * 100000, "metadata"),
 ], ids=["empty", "truncated", "html", "utf16", "list", "null", "deeply-nested"])
 def test_loads_rejects_what_is_not_a_metadata_object(data, expected):
     with pytest.raises(MetadataError) as info:
-        metadata.loads(data)
+        document.loads(data)
     assert expected in info.value.one_line()
 
 
 def test_loads_refuses_huge_documents():
     with pytest.raises(MetadataError, match="bytes, more than"):
-        metadata.loads(b" " * (metadata.MAX_DOCUMENT_BYTES + 1))
+        document.loads(b" " * (metadata.MAX_DOCUMENT_BYTES + 1))
 
 
 def test_metadata_is_immutable():

@@ -7,7 +7,8 @@ from helpers import make_metadata
 from packetnetworking import metadata
 from packetnetworking.errors import EXIT_NIC, EXIT_UNSUPPORTED_OS, MetadataError, NICError, \
     UnsupportedOS
-from packetnetworking.model import build_model, parse_os
+from packetnetworking.model import build_model
+from packetnetworking.operating_system import parse_os
 from packetnetworking.nics import NIC
 
 
@@ -58,20 +59,32 @@ def test_os_version_tuple():
     assert parse_os("x 8.", meta).version_tuple == (8,)
 
 
-@pytest.mark.parametrize("option", ["n/a n/a", "N/A 7", "centos n/a", None])
+@pytest.mark.parametrize("option", ["n/a n/a", "N/A 7", None, "", "   ", "n/a"])
 def test_n_a_or_no_option_uses_the_metadata_os(option):
     meta = metadata.parse(make_metadata(operating_system={"distro": "Rocky", "version": "8"}))
     os_info = parse_os(option, meta)
     assert (os_info.distro, os_info.version, os_info.orig_distro) == ("rocky", "8", "Rocky")
 
 
-@pytest.mark.parametrize("option", ["centos", "centos 7 x86_64", "", "   ", "n/a"])
-def test_os_option_must_be_two_words(option):
+@pytest.mark.parametrize("option", ["centos n/a", "centos", "CentOS N/A"])
+def test_a_distro_without_version_is_kept(option):
+    meta = metadata.parse(make_metadata(operating_system={"distro": "Rocky", "version": "8"}))
+    os_info = parse_os(option, meta)
+    assert (os_info.distro, os_info.version) == ("centos", "")
+
+
+def test_a_distro_without_version_takes_the_metadata_version_of_the_same_distro():
+    meta = metadata.parse(make_metadata(operating_system={"distro": "centos", "version": "8"}))
+    assert str(parse_os("CentOS n/a", meta)) == "centos 8"
+
+
+@pytest.mark.parametrize("option", ["centos 7 x86_64", "Red Hat 9"])
+def test_os_option_has_at_most_two_words(option):
     meta = metadata.parse(make_metadata())
     with pytest.raises(UnsupportedOS) as info:
         parse_os(option, meta)
     assert info.value.exit_code == EXIT_UNSUPPORTED_OS
-    assert "is not two words" in info.value.one_line()
+    assert "more than two words" in info.value.one_line()
 
 
 def test_no_os_anywhere_is_exit_20():

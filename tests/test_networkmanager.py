@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 import stack_cases as sc
-from helpers import make_metadata, nics_from_metadata, run_cli, snapshot, write_metadata, \
-    write_nics
+from helpers import load_document, make_metadata, nics_from_metadata, run_cli, snapshot, \
+    write_metadata, write_nics
 from packetnetworking.errors import MetadataError
 from packetnetworking.stacks import shared_stacks
 from packetnetworking.stacks.networkmanager.builder import BUILDERS
@@ -424,20 +424,20 @@ def test_release_10_gets_keyfiles_by_default(os_option, tmp_path, rootfs):
     assert not (rootfs / "etc/sysconfig/network-scripts").exists()
 
 
-def test_real_samples_through_the_cli(samples, libnm, tmp_path, rootfs):
-    doc = json.loads((samples / "siderolabs-talos__equinixmetal__metadata-2bonds.json")
-                     .read_text())
+def test_two_interleaved_bonds_document_through_the_cli(libnm, tmp_path, rootfs):
+    """Talos' 2-bond shape (tests/fixtures/documents): eth0+eth2 in bond0, eth1+eth3 in bond1."""
+    doc = load_document("talos-2bonds.json")
     names = ["eno1", "eno2", "eno3", "eno4"]
     code, out, err = _cli(tmp_path, doc, "rocky 9", rootfs, names=names)
     assert code == 0, err
     conns = libnm(rootfs / KEYFILE_DIR)
     assert sorted(c["mac_address"].lower() for c in conns.values() if c["master"] == "bond1") \
-        == ["e4:43:4b:d0:7b:51", "e4:43:4b:d0:7b:53"]
-    assert conns["bond0"]["ipv4"]["addresses"] == ["147.28.162.183/31", "10.68.217.1/31"]
-    assert conns["bond0"]["ipv4"]["gateway"] == "147.28.162.182"
-    assert conns["bond0"]["ipv6"]["addresses"] == ["2604:1380:45f2:6f00::1/127"]
+        == ["40:a6:b7:2c:91:f1", "40:a6:b7:2c:91:f3"]
+    assert conns["bond0"]["ipv4"]["addresses"] == ["203.0.113.59/31", "10.70.44.9/31"]
+    assert conns["bond0"]["ipv4"]["gateway"] == "203.0.113.58"
+    assert conns["bond0"]["ipv6"]["addresses"] == ["2001:db8:91e2:3300::1/127"]
     assert conns["bond1"]["ipv4"]["method"] == "disabled"
-    assert conns["bond1"]["cloned_mac_address"].lower() == "e4:43:4b:d0:7b:51"
+    assert conns["bond1"]["cloned_mac_address"].lower() == "40:a6:b7:2c:91:f1"
 
 
 # --------------------------------------------------------------------------

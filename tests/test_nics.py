@@ -113,7 +113,7 @@ def test_json_nic_list_with_logical_names():
 
 
 @pytest.mark.parametrize("data, expected", [
-    (b"", "neither lshw XML nor JSON"),
+    (b"", "nics.json is empty; pass `lshw -class network -xml`"),
     (b"eno1 0c:c4:7a:00:00:01", "neither lshw XML nor JSON"),
     (b"<list><node>", "is not valid XML"),
     (b"[{\"name\": ", "is not valid JSON"),
@@ -391,3 +391,17 @@ def test_live_sysfs_fallback_on_this_machine_agrees_with_lshw():
 
 def test_nic_logical_name_defaults_to_name():
     assert NIC(name="eno1", mac="0c:c4:7a:00:00:01").logical_name == "eno1"
+
+
+def test_missing_udevadm_is_one_warning_like_a_missing_lshw(tmp_path, no_tools, caplog):
+    """Without udev the installed OS's names cannot be asked: the kernel's names are
+    kept, and one WARNING says so (as for a missing lshw)."""
+    fake_bin(no_tools, "lshw", "exit 1\n")
+    net = fake_sysfs(tmp_path, [("eth0", "0c:c4:7a:00:00:01", "ixgbe", None),
+                                ("eth1", "0c:c4:7a:00:00:02", "ixgbe", None)])
+    with caplog.at_level(logging.WARNING):
+        found = nics.discover(str(net))
+    assert [n.name for n in found] == ["eth0", "eth1"]
+    udev = [r for r in caplog.records if "udevadm is not installed" in r.getMessage()]
+    assert len(udev) == 1 and udev[0].levelno == logging.WARNING
+    assert "eth0, eth1" in udev[0].getMessage()

@@ -1,9 +1,15 @@
-"""The README's "Extending" examples work as written: a third-party distro
-builder with its own network builder and template, and a hook."""
+"""The examples of docs/extending.md work as written: a third-party distro builder with
+its own network builder and template, and a hook.
+
+The plugin is put together from the page itself: every ``python`` block whose first
+line is ``# mydistro/builder.py`` goes into that module, the ``jinja`` block is its
+template; a change to the page that breaks an example fails here.
+"""
 import importlib
 import json
+import re
 import sys
-import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +32,14 @@ METADATA = {
         ],
     },
 }
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "extending.md"
+
+
+def page_blocks(language):
+    """The code blocks of docs/extending.md in ``language``, in page order."""
+    return re.findall(rf"```{language}\n(.*?)```", PAGE.read_text(), re.S)
+
+
 NICS = [{"name": "enp1s0f0", "mac": "0c:c4:7a:00:00:10", "logical_name": "eth0"},
         {"name": "enp1s0f1", "mac": "0c:c4:7a:00:00:11", "logical_name": "eth1"}]
 
@@ -35,40 +49,10 @@ def mydistro(tmp_path, monkeypatch):
     pkg = tmp_path / "plugins" / "mydistro"
     (pkg / "templates").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
-    (pkg / "templates" / "motd.j2").write_text(
-        "Welcome to {{ net.hostname }} ({{ net.ipv4.address }}/{{ net.ipv4.prefix }} "
-        "on {{ net.device }})\n")
-    (pkg / "builder.py").write_text(textwrap.dedent('''
-        from packetnetworking.builder import DistroBuilder, NetworkBuilder
-        from packetnetworking.distros.common import HostFilesBuilder
-        from packetnetworking.hooks import BuilderHook
-
-
-        class MotdBuilder(NetworkBuilder):
-            layouts = ("bonded", "individual")
-
-            def build_tasks(self):
-                self.tasks["etc/motd"] = "motd.j2"
-                self.tasks["etc/issue.net"] = None
-
-
-        class MyDistroBuilder(DistroBuilder):
-            family = "mydistro"
-            distros = ["mydistro"]
-            network_builders = [HostFilesBuilder]
-            native_stacks = {"eni": [MotdBuilder]}
-            accepted_stacks = ("eni",)
-
-
-        class StaticNamesHook(BuilderHook):
-            def hook_initialized(self, builder):
-                if builder.network.plan == "m3.large.x86":
-                    for iface in builder.network.interfaces:
-                        iface.name = iface.logical_name
-
-            def hook_written(self, builder, rootfs, result):
-                print(f"{len(result.changed)} files changed in {rootfs}")
-    '''))
+    (pkg / "templates" / "motd.j2").write_text(page_blocks("jinja")[0])
+    modules = [b for b in page_blocks("python") if b.startswith("# mydistro/builder.py\n")]
+    assert len(modules) == 3, "the page's network builder, distro builder and hook"
+    (pkg / "builder.py").write_text("\n".join(modules))
     monkeypatch.syspath_prepend(str(tmp_path / "plugins"))
     registry_before = list(builder_mod.DistroBuilder.registry)
     hooks_before = list(BuilderHook.registry)

@@ -122,9 +122,9 @@ def test_a_run_imports_only_the_builders_of_the_shared_stack_it_writes(tmp_path)
         env = dict(os.environ, PYTHONPATH=str(REPO))
         probe = textwrap.dedent(f"""\
             import json, sys
-            from packetnetworking import metadata, nics
+            from packetnetworking import document, nics
             from packetnetworking.builder import Builder
-            meta = metadata.loads(open({str(EXAMPLES / "metadata.json")!r}, "rb").read())
+            meta = document.loads(open({str(EXAMPLES / "metadata.json")!r}, "rb").read())
             found = nics.load_nics_file(open({str(EXAMPLES / "lshw.xml")!r}, "rb").read())
             b = Builder(meta, found, "{family.distros[0]} 99", ["192.0.2.53"],
                         {{"renderer": "{name}"}}).initialize()
@@ -223,6 +223,7 @@ def test_live_discovery_runs_lshw_once_for_the_network_class(tmp_path, monkeypat
     sysfs = tmp_path / "sys-class-net"
     sysfs.mkdir()
     found = nics.discover(str(sysfs))
-    assert [n.mac for n in found] == ["b8:ce:f6:10:20:30", "b8:ce:f6:10:20:31"]
+    assert [n.mac for n in found] == ["b8:ce:f6:10:20:30", "b8:ce:f6:10:20:31",
+                                      "b8:ce:f6:10:20:32", "b8:ce:f6:10:20:33"]
     (line,) = calls.read_text().splitlines()
     assert line.split()[:3] == ["-class", "network", "-xml"]

@@ -6,7 +6,7 @@ import pytest
 
 from packetnetworking.builder import DistroBuilder
 from packetnetworking.errors import UnsupportedOS
-from packetnetworking.model import OperatingSystem
+from packetnetworking.operating_system import OperatingSystem
 from packetnetworking.stacks.selection import auto_stack
 from packetnetworking.target import TargetRoot
 from stack_cases import MACS, NAMES, RESOLVERS, document, run_cli

@@ -4,7 +4,8 @@ A family is a folder: ``builder.py`` (DistroBuilder + NetworkBuilders) and
 ``templates/*.j2`` (one template per output file).
 
 A run imports only the family that serves its distro: ``FAMILIES`` maps each
-built-in family (a subpackage of this one) to the distro names it serves, and
+built-in family (a subpackage of this one) to the distro names it serves (from
+the one table of distros, ``packetnetworking.releases.DISTROS``), and
 ``DistroBuilder.find`` imports the one it needs (every family only on the
 "no builder" error path, to list them all). A test checks the table against
 each family's ``distros``. A family imported here directly is registered as
@@ -14,15 +15,9 @@ time on every run).
 import importlib
 
 from packetnetworking.builder import DistroBuilder
+from packetnetworking.releases import families
 
-FAMILIES = {
-    "redhat": ("centos", "rhel", "redhatenterprise", "redhatenterpriseserver", "scientific",
-               "rocky", "almalinux", "fedora"),
-    "suse": ("opensuse", "opensuseproject", "suse", "suselinux", "sles"),
-    "debian": ("debian", "ubuntu"),
-    "alpine": ("alpine",),
-    "flatcar": ("flatcar",),
-}
+FAMILIES = families()
 
 # Built-in families register at this place of DistroBuilder.registry whenever they are
 # imported: where importing every family here used to put them.

@@ -204,8 +204,8 @@ HOSTILE_HOSTNAMES = [
     "", " ", "web 01", "web\n01", "web-01\n", "\nweb-01", "web-01.example.net\nX=1", "web\r01",
     "web\t01", "web;reboot", "$(reboot)", "`reboot`", "web'01", 'web"01', "web\\01", "web/01",
     "../../etc", "web#01", "web=01", "web*", "web\0", "-web", "web-", "web..example",
-    ".web", "web.", "a" * 64, "a" * 300, ".".join(["a" * 63] * 4) + ".a",
-    "w\u00e9b", "web\u200b01", "web\u2028x", "xn--", "web_01",
+    ".web", "a" * 64, "a" * 300, ".".join(["a" * 63] * 4) + ".a",
+    "w\u00e9b", "web\u200b01", "web\u2028x", "xn--", "web..", ".",
 ]
 
 HOSTILE_IFNAMES = [
@@ -301,20 +301,20 @@ def test_every_field_with_every_wrong_type(ws, kind):
     assert not problems, "\n".join(problems)
 
 
-FIFTY_MB = EXAMPLE_TEXT[:-1].encode() + b', "padding": "' + b"x" * (50 << 20) + b'"}'
+TOO_BIG = EXAMPLE_TEXT[:-1].encode() + b', "padding": "' + b"x" * (65 << 20) + b'"}'
 
 
-def test_fifty_megabyte_document_refused(ws):
-    path = ws.file(FIFTY_MB, "big.json")
+def test_a_document_over_64_mib_is_refused(ws):
+    path = ws.file(TOO_BIG, "big.json")
     result = ws.run(ws.args(path), subprocess=True)
     ws.assert_failed(result, 40)
     assert "bytes" in result.stderr
 
 
-def test_fifty_megabyte_document_on_stdin(ws):
+def test_a_document_over_64_mib_on_stdin_is_refused(ws):
     args = ws.args()
     args[args.index("-M") + 1] = "-"
-    result = ws.run(args, stdin=FIFTY_MB)
+    result = ws.run(args, stdin=TOO_BIG)
     ws.assert_failed(result, 40)
 
 

@@ -14,11 +14,12 @@ import re
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
-from packetnetworking.distros.debian import releases
 from packetnetworking.distros.debian.builder import ModulesBuilder
 from packetnetworking.distros.debian.eni import eni_devices
 from packetnetworking.distros.debian.foreign import ENI
 from packetnetworking.model import _natural_key
+from packetnetworking.releases import Release
+from packetnetworking.releases import names as distro_names
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +68,12 @@ class MdevNamesBuilder(NetworkBuilder):
 
 class AlpineBuilder(DistroBuilder):
     family = "alpine"
-    distros = ["alpine"]
-    releases = releases.ALPINE
+    distros = distro_names("alpine")
+    releases = {"alpine": (Release((3,)),)}
     network_builders = [HostFilesBuilder]
     native_stacks = {"eni": [AlpineInterfacesBuilder, ModulesBuilder, MdevNamesBuilder]}
     accepted_stacks = ("eni",)
     stack_configs = (ENI,)
-
-    def __init__(self, network, rootfs=None, options=None):
-        super().__init__(network, rootfs=rootfs, options=options)
-        self.release, self.release_exact = releases.match_release(self.releases, self.os)
 
     def build(self):
         # mactab pins the metadata names, so they are the names the OS will use

@@ -29,14 +29,3 @@ class HostFilesBuilder(NetworkBuilder):
             return
         self.tasks[self.resolv_conf] = "resolv.conf.j2"
 
-
-def pick_release(os_info, table, family):
-    """The rule of ``table`` (``{major version: rule}``, oldest first) for ``os_info``'s
-    major version; a version without a rule gets the newest one, with a WARNING."""
-    if os_info.major in table:
-        return table[os_info.major]
-    newest = list(table)[-1]
-    log.warning("%s %r has no %s rule (known: %s): using the rules for %s %s",
-                os_info.distro, os_info.version or "(no version)", family,
-                ", ".join(str(v) for v in table), os_info.distro, newest)
-    return table[newest]

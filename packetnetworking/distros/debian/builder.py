@@ -13,6 +13,7 @@ from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.distros.debian import releases
 from packetnetworking.distros.debian.eni import eni_devices
 from packetnetworking.distros.debian.foreign import ENI
+from packetnetworking.releases import names as distro_names
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,7 @@ RESOLVED_CONF = "etc/systemd/resolved.conf"
 
 def _release(network_builder):
     """The distro builder's Release (the newest Debian rule when built standalone)."""
-    distro_builder = network_builder.distro_builder
-    release = getattr(distro_builder, "release", None)
+    release = getattr(network_builder.distro_builder, "release", None)
     return release if release is not None else releases.DEBIAN[-1]
 
 
@@ -91,9 +91,6 @@ class ModulesBuilder(NetworkBuilder):
 class UdevRulesBuilder(NetworkBuilder):
     """Pin every matched NIC's name by MAC, so the names in the files are the real ones."""
 
-    def applies(self):
-        return _release(self).udev_rules
-
     def build_tasks(self):
         self.tasks["etc/udev/rules.d/70-persistent-net.rules"] = "70-persistent-net.rules.j2"
 
@@ -102,20 +99,15 @@ class DebianBuilder(DistroBuilder):
     """Debian 9-13. ``release`` holds the version's rules (see releases.py)."""
 
     family = "debian"
-    distros = ["debian"]
-    releases = releases.DEBIAN
+    distros = distro_names("debian")
+    releases = {"debian": releases.DEBIAN, "ubuntu": releases.UBUNTU}
     network_builders = [DebianHostFilesBuilder]
     native_stacks = {"eni": [EniInterfacesBuilder, ModulesBuilder, UdevRulesBuilder]}
     accepted_stacks = ("eni", "netplan", "networkmanager", "networkd")
     stack_configs = (ENI,)
 
-    def __init__(self, network, rootfs=None, options=None):
-        super().__init__(network, rootfs=rootfs, options=options)
-        self.release, self.release_exact = releases.match_release(self.releases, self.os)
-
 
 class UbuntuBuilder(DebianBuilder):
     """Ubuntu 16.04-24.04: as Debian; 17.10 and later use systemd-resolved."""
 
-    distros = ["ubuntu"]
-    releases = releases.UBUNTU
+    distros = distro_names("ubuntu")

@@ -7,6 +7,7 @@ written as for every family.
 """
 from packetnetworking.builder import DistroBuilder
 from packetnetworking.distros.common import HostFilesBuilder
+from packetnetworking.releases import names as distro_names
 
 
 class FlatcarHostFilesBuilder(HostFilesBuilder):
@@ -15,6 +16,6 @@ class FlatcarHostFilesBuilder(HostFilesBuilder):
 
 class FlatcarBuilder(DistroBuilder):
     family = "flatcar"
-    distros = ["flatcar"]
+    distros = distro_names("flatcar")
     network_builders = [FlatcarHostFilesBuilder]
     accepted_stacks = ("networkd",)

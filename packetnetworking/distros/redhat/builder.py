@@ -7,11 +7,12 @@ Both read the same files; only the NetworkManager link removals and the
 name pinning (udev rules, systemd ``.link`` files) differ.
 """
 import logging
-from dataclasses import dataclass
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder, Task
-from packetnetworking.distros.common import HostFilesBuilder, pick_release
+from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.distros.redhat.foreign import IFCFG_RH
+from packetnetworking.releases import Release
+from packetnetworking.releases import names as distro_names
 from packetnetworking.stacks.selection import NETWORK_SCRIPTS, NETWORKMANAGER
 
 log = logging.getLogger(__name__)
@@ -36,40 +37,22 @@ REMOVE = "remove"                    # network-scripts always present: disable N
 REMOVE_IF_LEGACY = "remove-if-legacy"  # disable it only if the target has network-scripts
 KEEP = "keep"                        # NetworkManager reads the ifcfg files
 
+_EL7 = dict(networkmanager=REMOVE)
+_EL8 = dict(networkmanager=REMOVE_IF_LEGACY)
+_EL9 = dict(networkmanager=KEEP, link_files=True)   # 10 and Fedora too
+_RHEL = dict(networkmanager=KEEP)                    # RHEL 7 and 8 run NetworkManager
 
-@dataclass(frozen=True)
-class Release:
-    """What differs between releases: the NetworkManager policy and ``.link`` pinning."""
-
-    networkmanager: str
-    link_files: bool = False
-
-
-_EL7 = Release(REMOVE)
-_EL8 = Release(REMOVE_IF_LEGACY)
-_EL9 = Release(KEEP, link_files=True)
-_RHEL7 = Release(KEEP)
-_RHEL8 = Release(KEEP)
-ANY_VERSION = None
-
-#: Rules per distro and major version, oldest first (the last one is the newest).
+#: Rules per distro, one per release (``Release`` of packetnetworking.releases).
 RELEASES = {
-    "centos": {7: _EL7, 8: _EL8, 9: _EL9},
-    "scientific": {7: _EL7},
-    "rhel": {7: _RHEL7, 8: _RHEL8, 9: _EL9},
-    "rocky": {8: _EL8, 9: _EL9},
-    "almalinux": {8: _EL8, 9: _EL9},
-    "fedora": {ANY_VERSION: _EL9},
+    "centos": (Release((7,), **_EL7), Release((8,), **_EL8), Release((9,), **_EL9),
+               Release((10,), **_EL9)),
+    "scientific": (Release((7,), **_EL7),),
+    "rhel": (Release((7,), **_RHEL), Release((8,), **_RHEL), Release((9,), **_EL9),
+             Release((10,), **_EL9)),
+    "rocky": (Release((8,), **_EL8), Release((9,), **_EL9), Release((10,), **_EL9)),
+    "almalinux": (Release((8,), **_EL8), Release((9,), **_EL9), Release((10,), **_EL9)),
+    "fedora": (Release((), **_EL9),),  # every Fedora release
 }
-RELEASE_ALIASES = {"redhatenterprise": "rhel", "redhatenterpriseserver": "rhel"}
-
-
-def find_release(os_info, family="RedHat"):
-    """The rule for ``os_info``; a version without a rule gets the newest, with a WARNING."""
-    table = RELEASES[RELEASE_ALIASES.get(os_info.distro, os_info.distro)]
-    if ANY_VERSION in table:
-        return table[ANY_VERSION]
-    return pick_release(os_info, table, family)
 
 
 class IfcfgNetworkBuilder(NetworkBuilder):
@@ -170,23 +153,15 @@ class NamePinningBuilder(NetworkBuilder):
 
 class RedHatBuilder(DistroBuilder):
     family = "redhat"
-    distros = ["centos", "rhel", "redhatenterprise", "redhatenterpriseserver", "scientific",
-               "rocky", "almalinux", "fedora"]
+    distros = distro_names("centos", "rhel", "scientific", "rocky", "almalinux", "fedora")
+    releases = RELEASES
     network_builders = [HostFilesBuilder, NamePinningBuilder]
     native_stacks = {"ifcfg": [IfcfgBondedBuilder, IfcfgIndividualBuilder,
                                NetworkManagerRemovalBuilder]}
     accepted_stacks = ("ifcfg", "networkmanager", "networkd")
     stack_configs = (IFCFG_RH,)
 
-    _release = None
     _keeps_nm = None
-
-    @property
-    def release(self):
-        """The ``Release`` rule for this OS (looked up once; warns on an unknown version)."""
-        if self._release is None:
-            self._release = find_release(self.os)
-        return self._release
 
     def keeps_networkmanager(self):
         """False only when the ifcfg stack is written for a release whose network-scripts
@@ -208,7 +183,3 @@ class RedHatBuilder(DistroBuilder):
                      "NetworkManager is kept and reads the ifcfg files", self.os)
             return True
         return False  # the root tells nothing: production images run network-scripts
-
-    def select_network_builders(self):
-        self.release  # noqa: B018  (resolve it, and warn, before anything is built)
-        return super().select_network_builders()

@@ -8,8 +8,10 @@ ifroute(5)). Values are single-quoted, as YaST writes them.
 import logging
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
-from packetnetworking.distros.common import HostFilesBuilder, pick_release
+from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.distros.suse.foreign import SUSE_IFCFG
+from packetnetworking.releases import Release
+from packetnetworking.releases import names as distro_names
 
 log = logging.getLogger(__name__)
 
@@ -17,20 +19,12 @@ SYSCONFIG = "etc/sysconfig/network"
 #: wicked ignores an address label longer than an interface name (15 characters).
 MAX_LABEL = 15
 
-#: Major versions with a rule, oldest first. Every one is wicked with SUSE ifcfg;
-#: 16 replaced wicked with NetworkManager, so it is not one of them.
+#: One rule per release: the stack is chosen from the version (wicked until 15,
+#: NetworkManager from 16) and the target. Leap 42.x came between 13.2 and 15.
 RELEASES = {
-    "opensuse": (15,),
-    "opensuseproject": (15,),
-    "sles": (12, 15),
-    "suse": (12, 15),
-    "suselinux": (12, 15),
+    "opensuse": (Release((42,)), Release((15,)), Release((16,))),
+    "sles": (Release((12,)), Release((15,)), Release((16,))),
 }
-
-
-def find_release(os_info):
-    """The major version whose rule applies; unknown versions get the newest, with a WARNING."""
-    return pick_release(os_info, {v: v for v in RELEASES[os_info.distro]}, "SUSE")
 
 
 class WickedNetworkBuilder(NetworkBuilder):
@@ -121,22 +115,10 @@ class SuseHostFilesBuilder(HostFilesBuilder):
 
 class SuseBuilder(DistroBuilder):
     family = "suse"
-    distros = ["opensuse", "opensuseproject", "suse", "suselinux", "sles"]
+    distros = distro_names("opensuse", "sles")
+    releases = RELEASES
     network_builders = [SuseHostFilesBuilder]
     native_stacks = {"ifcfg": [WickedBondedBuilder, WickedIndividualBuilder,
                                NetconfigDNSBuilder]}
     accepted_stacks = ("ifcfg", "networkmanager")
     stack_configs = (SUSE_IFCFG,)
-
-    _release = None
-
-    @property
-    def release(self):
-        """The major version whose rule applies (warns once on an unknown version)."""
-        if self._release is None:
-            self._release = find_release(self.os)
-        return self._release
-
-    def select_network_builders(self):
-        self.release  # noqa: B018  (resolve it, and warn, before anything is built)
-        return super().select_network_builders()
