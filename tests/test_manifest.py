@@ -15,6 +15,7 @@ from ownership_roots import cli, debian_with_interfaces, put
 from packetnetworking import metadata as md
 from packetnetworking import writer
 from packetnetworking.builder import Builder
+from packetnetworking.errors import TargetError
 from packetnetworking.manifest import PATH, Manifest
 from packetnetworking.nics import NIC
 from packetnetworking.target import TargetRoot
@@ -174,9 +175,10 @@ def test_the_manifest_goes_through_the_writer_with_the_rest(tmp_path):
     (root / "etc/udev").mkdir(parents=True)
     (root / "etc/udev/rules.d").write_text("a file where a directory is needed")
     before = snapshot(root)
-    with pytest.raises(Exception):
+    with pytest.raises(TargetError, match="rules.d"):
         _plan(root, RESOLVERS).run(str(root), writer=writer)
     assert snapshot(root) == before
+    assert not (root / PATH).exists()
 
 
 SLOW = """
