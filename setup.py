@@ -18,7 +18,7 @@ setup(
     extras_require={
         "test": ["pytest>=7", "pytest-httpserver>=1.0", "hypothesis>=6", "pyyaml>=5"],
     },
-    entry_points={"console_scripts": ["packet-networking = packetnetworking.cli:main"]},
+    entry_points={"console_scripts": ["packet-networking = packetnetworking.entry:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Operating System :: POSIX :: Linux",

@@ -1,5 +1,5 @@
 """Allow ``python -m packetnetworking``."""
-from packetnetworking.cli import main
+from packetnetworking.entry import main
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,8 @@ from packetnetworking.errors import NothingToWrite, PacketNetworkingError, Unsup
 from packetnetworking.model import build_model
 from packetnetworking.operating_system import parse_os
 from packetnetworking.releases import families, list_lines, match_release, summary
-from packetnetworking.tasks import APPEND, DELETE, WRITE, Rendered, Task  # noqa: F401
+from packetnetworking.tasks import (  # noqa: F401  (re-exported for builders and tests)
+    APPEND, DELETE, MOVE_ASIDE, SYMLINK, WRITE, FileOp, Rendered, Task)
 
 log = logging.getLogger(__name__)
 
@@ -329,8 +330,10 @@ class Builder:
         return value, None
 
     def _render_one(self, path, task, builder):
-        if task.delete:
-            return Rendered(DELETE)
+        if task.action in (DELETE, MOVE_ASIDE):
+            return FileOp(task.action)
+        if task.action == SYMLINK:
+            return FileOp(SYMLINK, link=task.symlink)
         if task.content is not None:
             content = task.content
         else:
@@ -346,17 +349,21 @@ class Builder:
             except jinja2.TemplateError as err:
                 raise TemplateFailure(f"rendering {path} from {task.template} failed: "
                                       f"{err}") from err
-        return Rendered(task.action, content, task.mode)
+        return FileOp(task.action, content, task.mode, keep_aside=task.keep_aside)
 
     def run(self, rootfs, dry_run=False, writer=None):
+        """Build, render and write. The ``written`` hooks run inside the writer's
+        transaction: one that fails undoes the run."""
         from packetnetworking import writer as default_writer
 
         tasks = self.build_tasks(rootfs)
         rendered = self.render(tasks)
-        result = (writer or default_writer).apply(rootfs, rendered, dry_run=dry_run)
-        if not dry_run:
+
+        def written(result):
             hooks.trigger("written", self, rootfs, result)
-        return result
+
+        return (writer or default_writer).apply(rootfs, rendered, dry_run=dry_run,
+                                                on_written=None if dry_run else written)
 
 
 class TemplateFailure(PacketNetworkingError):

@@ -1,5 +1,6 @@
 """Command line: arguments, logging, exit codes. The only place that prints."""
 import logging
+import os
 import sys
 
 import click
@@ -64,6 +65,7 @@ def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts,
     Loads the metadata, discovers the NICs (lshw), matches them by MAC and writes
     the files for the target OS's network stack under ROOTFS.
     """
+    _check_target(rootfs)
     url_source = click.get_current_context().get_parameter_source("metadata_url")
     meta = source.load(metadata_file, metadata_url, max_attempts,
                        url_given=url_source is not click.core.ParameterSource.DEFAULT)
@@ -80,13 +82,36 @@ def cli(metadata_file, metadata_url, os_option, rootfs, resolvers, max_attempts,
     builder.initialize(rootfs)
     result = builder.run(rootfs, dry_run=dry_run)
     _release_warnings()  # the run succeeded: the warnings it held back are shown now
-    if dry_run and not quiet:
-        for change in result.changes:
+    if quiet:
+        return
+    if dry_run:
+        for change in result.changed:  # only real changes
             click.echo(f"{change.action:9} {change.path}")
-            if change.action != "unchanged":
-                click.echo(change.diff(), nl=False)
-    elif not quiet:
+            click.echo(change.diff(), nl=False)
+    if not result.changed:
+        click.echo(f"Configuration in root filesystem '{rootfs}' already up to date "
+                   f"({len(result.unchanged)} files unchanged)")
+    elif not dry_run:
         click.echo(f"Configuration files written to root filesystem '{rootfs}'")
+
+
+def _check_target(rootfs):
+    """The operator's slips: ``-t /`` (or any path to this system's own root) would
+    rewrite the provisioning host's network, refused even with --dry-run; a target
+    without an OS in it (an image that was not mounted) is written, with a WARNING."""
+    try:
+        target, running = os.stat(rootfs), os.stat("/")
+    except OSError:
+        return  # the writer names what is wrong with it
+    if (target.st_dev, target.st_ino) == (running.st_dev, running.st_ino):
+        raise errors.UsageError(f"-t {rootfs} is the root filesystem of the system this runs "
+                                "on, not a target", "mount the target and pass its directory, "
+                                "e.g. -t /mnt/target")
+    from packetnetworking.target import TargetRoot
+
+    if not TargetRoot(rootfs).any("etc/os-release", "usr/lib/os-release"):
+        log.warning("no etc/os-release nor usr/lib/os-release in %s: is the target image "
+                    "mounted there? Writing anyway", rootfs)
 
 
 def _read_nics_file(path):
@@ -178,24 +203,34 @@ def main(argv=None):
 def _run(argv, verbose, quiet):
     code = errors.EXIT_OK
     try:
-        cli.main(args=argv, prog_name="packet-networking", standalone_mode=False)
+        # make_context + invoke rather than cli.main: click's main turns Ctrl-C into
+        # Abort after printing a bare newline on stderr, -q or not
+        with cli.make_context("packet-networking", argv) as ctx:
+            cli.invoke(ctx)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:  # usage errors: one line, exit 2
         message = exc.format_message().replace("\n", " ")
         _fail(f"{message} (see --help)", errors.EXIT_USAGE, quiet, verbose)
-    except click.exceptions.Abort:
-        _fail("interrupted", 130, quiet, verbose)
     except errors.PacketNetworkingError as exc:
         _fail(exc.one_line(), exc.exit_code, quiet, verbose)
-    except KeyboardInterrupt:
-        _fail("interrupted", 130, quiet, verbose)
+    except KeyboardInterrupt as exc:  # the writer's Interrupted names a deferred signal
+        _interrupted(quiet, getattr(exc, "signal_name", "SIGINT"))
     except Exception as exc:  # a bug: still one line, the traceback at -vv
         detail = " ".join(str(exc).split())
         _fail(f"internal error: {type(exc).__name__}: {detail}; please report it with -vv output",
               errors.EXIT_INTERNAL, quiet, verbose)
     _release_warnings()
     sys.exit(code)
+
+
+def _interrupted(quiet, signal_name="SIGINT"):
+    """Ctrl-C (or a deferred SIGTERM, SIGHUP, SIGQUIT): one line, exit 130."""
+    if not quiet:
+        detail = "" if signal_name == "SIGINT" else f" by {signal_name}"
+        sys.stderr.write(f"packet-networking: error: interrupted{detail}\n")
+        sys.stderr.flush()
+    sys.exit(130)
 
 
 def _fail(message, code, quiet, verbose):

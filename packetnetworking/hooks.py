@@ -1,15 +1,20 @@
 """BuilderHook: every subclass is a hook, called at lifecycle triggers.
 
 ``trigger(name, builder, ...)`` makes a fresh instance of every hook class and
-calls its ``hook_<name>(builder, ...)`` where defined. Exceptions raised in a
-hook propagate: a hook that fails must stop the run, not be skipped silently.
+calls its ``hook_<name>(builder, ...)`` where defined. A hook that fails stops the
+run, it is never skipped silently: a PacketNetworkingError keeps its message and
+exit code, anything else (SystemExit and other BaseExceptions included) becomes a
+HookError naming the hook class (exit 70).
 
 Triggers: ``initialized`` (the network model is ready and may be edited),
-``tasks_built`` (the task dict may be edited), ``written`` (after the write).
+``tasks_built`` (the task dict may be edited), ``written`` (every file is in place, inside
+the writer's transaction: a hook that fails there undoes the run).
 """
 import importlib.metadata
 import logging
 import sys
+
+from packetnetworking.errors import EXIT_INTERNAL, PacketNetworkingError
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +51,31 @@ def load_plugins():
         entry.load()
 
 
+class HookError(PacketNetworkingError):
+    """A hook raised something other than a PacketNetworkingError (SystemExit and other
+    BaseExceptions included): a bug in the hook, exit 70. Nothing stays written."""
+
+    exit_code = EXIT_INTERNAL
+    hint = "the target was left as it was; fix or remove the hook"
+
+
 def trigger(name, *args, **kwargs):
+    """Call ``hook_<name>`` of every hook. A PacketNetworkingError a hook raises keeps its
+    message and exit code, Ctrl-C stays an interrupt; anything else becomes a HookError
+    naming the hook class."""
     load_plugins()
     for cls in list(BuilderHook.registry):
-        method = getattr(cls(), f"hook_{name}", None)
-        if method is not None:
-            log.debug("hook %s.%s", cls.__name__, method.__name__)
-            method(*args, **kwargs)
+        try:
+            method = getattr(cls(), f"hook_{name}", None)
+            if method is not None:
+                log.debug("hook %s.hook_%s", cls.__name__, name)
+                method(*args, **kwargs)
+        except (PacketNetworkingError, KeyboardInterrupt):
+            raise
+        except BaseException as err:
+            detail = " ".join(str(err).split())
+            raise HookError(f"hook {cls.__name__} failed in hook_{name}: "
+                            f"{type(err).__name__}{': ' + detail if detail else ''}") from err
 
 
 class SingleInterfaceHook(BuilderHook):

@@ -1,46 +1,47 @@
 """A read-only, confined view of the target root: what is installed there.
 
-Used to pick the network stack the target really runs. Every lookup is
-resolved inside the root (symlinks included) exactly as the writer does, so
-inspecting a hostile root can never read the host.
+Used to pick the network stack the target really runs. Every lookup walks the
+root through directory handles exactly as the writer does (confine.py): symlinks
+are followed inside the root, and a file is read only when it is a regular file,
+opened without following a link and without blocking (a FIFO swapped in never
+hangs a run). What lies in the running system's ``run/``, ``proc/``, ``sys/``,
+``dev/`` or behind a mount of the host is not the target's and is not looked at.
 """
 import os
 import stat
 
+from packetnetworking import confine
 from packetnetworking.errors import TargetError
 
 
 class TargetRoot:
     def __init__(self, rootfs):
         self.rootfs = rootfs
-        self.root = os.path.realpath(rootfs) if rootfs and os.path.isdir(rootfs) else None
 
-    def _host_path(self, relpath):
-        """``(host path, directories missing on the way)`` for ``relpath``, resolved
-        inside the root as the writer resolves it; None when that is not possible."""
-        from packetnetworking.writer import resolve
-
-        if self.root is None:
+    def _look(self, relpath, then):
+        """``then(location)`` for ``relpath`` walked inside the root; None when there is
+        no root, the path cannot be resolved inside it, or a read fails."""
+        if not self.rootfs:
             return None
         try:
-            return resolve(self.root, relpath)
-        except TargetError:
+            with confine.Root(self.rootfs) as root:
+                return then(root.locate(relpath))
+        except (TargetError, OSError):
             return None
 
     def _stat(self, relpath):
-        found = self._host_path(relpath)
-        if found is None or found[1]:
-            return None
-        try:
-            return os.stat(found[0])
-        except OSError:
-            return None
+        def status(location):
+            if location.host:
+                return None
+            st = confine.lstat(location)
+            return None if st is None or stat.S_ISLNK(st.st_mode) else st
+
+        return self._look(relpath, status)
 
     def resolved(self, relpath):
         """Where ``relpath`` leads inside the root (symlinks followed), relative to it;
         None when there is no root or the path cannot be resolved inside it."""
-        found = self._host_path(relpath)
-        return None if found is None else os.path.relpath(found[0], self.root)
+        return self._look(relpath, lambda location: location.path)
 
     def exists(self, relpath):
         return self._stat(relpath) is not None
@@ -53,20 +54,19 @@ class TargetRoot:
         return any(self.exists(p) for p in relpaths)
 
     def read(self, relpath, limit=65536):
-        """Text of a small file in the target, or None."""
-        st = self._stat(relpath)
-        if st is None or not stat.S_ISREG(st.st_mode):
-            return None
-        try:
-            with open(self._host_path(relpath)[0], "rb") as f:
-                return f.read(limit).decode("utf-8", "replace")
-        except OSError:
-            return None
+        """Text of a small regular file in the target, or None."""
+        def text(location):
+            if location.host or location.missing:
+                return None
+            data, _, fd = confine.open_regular(location, limit)
+            os.close(fd)
+            return data.decode("utf-8", "replace")
+
+        return self._look(relpath, text)
 
     def is_empty(self):
-        if self.root is None:
-            return True
         try:
-            return not os.listdir(self.root)
-        except OSError:
+            with confine.Root(self.rootfs) as root:
+                return not os.listdir(root.top.fd)
+        except (TargetError, OSError, TypeError):
             return True

@@ -1,20 +1,23 @@
-"""The only code that touches the target root filesystem.
+"""The only code that changes the target root: plan every change, then make them all or none.
 
-Promises, each tested:
-- confined: every path is resolved inside the rootfs, symlinks included
-  (absolute ones are re-rooted at the rootfs, ``..`` may not climb above it,
-  loops are detected); a path that would leave it is refused;
-- atomic per file: temp file in the same directory, fsync, rename;
-- all or nothing: if any change fails, the changes already made in this run
-  are undone (old files come back through hard-link backups, which need no free
-  space), so the rootfs is as it was;
-- idempotent: unchanged files are not touched, appends add only missing lines;
-- serialised: an exclusive lock on the rootfs directory itself (no lock file
-  is left behind) keeps two runs from interleaving;
-- not cut short: SIGTERM, SIGHUP and SIGQUIT are held back while the changes
-  are made (a few milliseconds) and take effect once the run is whole; after a
-  SIGKILL or a power cut each file is still either old or new, and the next
+Promises, each tested (tests/test_writer.py, tests/hostile/; docs/reliability.md):
+
+- confined: every path is walked from the target root through directory handles,
+  symlinks followed inside the root, and every change is made relative to those
+  handles (confine.py); a path that would leave the root is refused;
+- never into the host: nothing is written under the target's ``run/``, ``proc/``,
+  ``sys/``, ``dev/`` or through a mount of the host; a file that is a symlink there
+  (``etc/resolv.conf -> /run/...``) is left alone with a WARNING;
+- all or nothing, interrupts included (transaction.py): any failure, a failing
+  ``written`` hook or a signal undoes every change of the run;
+- idempotent: unchanged files are not touched, appends add only missing lines, a
+  delete or move-aside of a file that is not there is no change;
+- serialised: an exclusive lock on the root directory itself (no lock file is left
+  behind) keeps two runs from interleaving;
+- after a SIGKILL or a power cut each file is still either old or new, and the next
   run removes the temporary files left behind.
+
+``apply(rootfs, ops, dry_run=False, on_written=None)`` takes ``{path: tasks.FileOp}``.
 """
 import errno
 import fcntl
@@ -22,159 +25,106 @@ import logging
 import os
 import re
 import stat
-import sys
 import time
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Dict, List, Optional
 
-from packetnetworking.tasks import APPEND, DELETE, WRITE
+from packetnetworking import confine, transaction
 from packetnetworking.errors import TargetError
+from packetnetworking.tasks import APPEND, ASIDE_SUFFIX, DELETE, MOVE_ASIDE, SYMLINK, WRITE
 
 log = logging.getLogger(__name__)
 
-UNCHANGED = "unchanged"
-MAX_SYMLINKS = 40
+UNCHANGED, SKIPPED = "unchanged", "skipped"
+ACTIONS = (WRITE, APPEND, DELETE, SYMLINK, MOVE_ASIDE)
 MAX_EXISTING_BYTES = 16 * 1024 * 1024
 LOCK_TIMEOUT = 120
-DIR_MODE = 0o755
+#: Aside names tried for one file: ``NAME`` + ASIDE_SUFFIX, then ``NAME.1`` + ASIDE_SUFFIX...
+MAX_ASIDE = 1000
+#: The writer's temporary and backup names (transaction._temp_name).
+TEMPORARY = re.compile(r"\..+\.pn-(new|backup)-[0-9]+-[0-9a-f]{8}")
 
 
-@dataclass
+@dataclass(eq=False)
 class Change:
     """One planned change of one path."""
 
-    path: str                # relative to the rootfs, as the task named it
-    action: str              # write / append / delete / unchanged
-    target: str = ""         # absolute host path after resolution
+    path: str                      # relative to the root, as the task named it
+    action: str                    # an action of tasks.py, UNCHANGED or SKIPPED
+    resolved: str = ""             # where it leads in the target (symlinks followed)
     new: Optional[bytes] = None
-    old: Optional[bytes] = None
+    old: Optional[bytes] = None    # the old content, when it is a regular file
     old_stat: Optional[os.stat_result] = None
     mode: int = 0o644
-    missing_dirs: List[str] = field(default_factory=list)
+    link: str = ""                 # symlink: the new link's text
+    old_link: str = ""             # the old symlink's text
+    aside: str = ""                # move-aside, keep_aside: where the old file goes
+    xattrs: Dict[str, bytes] = field(default_factory=dict)
+    flags: int = 0                 # the old file's chattr flags
+    note: str = ""                 # why it was skipped
+    location: Optional[confine.Location] = field(default=None, repr=False)
+    dir: Optional[confine.Dir] = field(default=None, repr=False)
 
     def diff(self):
+        """What the change does, as a unified diff (``--dry-run``)."""
         import difflib  # only --dry-run shows diffs
+        a, b = f"a/{self.path}", f"b/{self.path}"
+        if self.action == MOVE_ASIDE:
+            return f"renamed {self.resolved} -> {self.aside}\n"
+        if self.action == SYMLINK or self.old_link:
+            old = [f"-> {self.old_link}\n"] if self.old_link else self._lines(self.old)
+            new = [f"-> {self.link}\n"] if self.action == SYMLINK else []
+        else:
+            old, new = self._lines(self.old), self._lines(self.new)
+        if self.action == DELETE:
+            b, new = "/dev/null", []
+        elif self.old_stat is None:
+            a = "/dev/null"
+        text = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                       for line in difflib.unified_diff(old, new, a, b))
+        if self.aside:
+            text += f"(the old file is kept as {self.aside})\n"
+        return text
 
-        old = (self.old or b"").decode("utf-8", "replace").splitlines(keepends=True)
-        new = (b"" if self.action == DELETE else self.new or b"").decode(
-            "utf-8", "replace").splitlines(keepends=True)
-        if self.action == DELETE and self.old_stat is not None and stat.S_ISLNK(self.old_stat.st_mode):
-            return f"--- a/{self.path}\n+++ /dev/null\n-> symlink\n"
-        lines = difflib.unified_diff(old, new, f"a/{self.path}",
-                                     "/dev/null" if self.action == DELETE else f"b/{self.path}")
-        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-                       for line in lines)
+    @staticmethod
+    def _lines(data):
+        return (data or b"").decode("utf-8", "replace").splitlines(keepends=True)
 
 
 @dataclass
 class WriteResult:
-    """What ``apply`` did."""
+    """What ``apply`` did (or, with ``dry_run``, would do)."""
 
     rootfs: str
     changes: List[Change]
 
     @property
     def changed(self):
-        return [c for c in self.changes if c.action != UNCHANGED]
+        return [c for c in self.changes if c.action not in (UNCHANGED, SKIPPED)]
+
+    @property
+    def unchanged(self):
+        """The files already as the run would make them."""
+        return [c for c in self.changes if c.action == UNCHANGED and c.old_stat is not None]
 
 
-def apply(rootfs, rendered, dry_run=False):
-    """Plan every change, then (unless ``dry_run``) make them all or none."""
-    root = _open_root(rootfs)
-    try:
-        lock_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as err:
-        raise TargetError(f"cannot open the root filesystem {root}: {err.strerror}") from None
-    try:
-        _lock(lock_fd, root)
-        changes = [_plan(root, path, rendered[path]) for path in sorted(rendered)]
-        _refuse_aliases(changes)
+def apply(rootfs, ops, dry_run=False, on_written=None):
+    """Plan every change of ``ops`` (``{path: FileOp}``), then (unless ``dry_run``) make
+    them all or none. ``on_written(result)`` is called once every change is in place
+    and can still be undone: if it raises, the run is undone and the error re-raised."""
+    with confine.Root(rootfs) as root:
+        _lock(root.top.fd, rootfs)  # released when the root's handle is closed
+        changes = [_plan(root, path, ops[path]) for path in sorted(ops)]
+        _refuse_conflicts(changes)
+        result = WriteResult(os.path.realpath(rootfs), changes)
         if not dry_run:
-            if any(change.action != UNCHANGED for change in changes):
-                with _signals_held():
-                    _commit(root, changes)
-            _remove_stale_temporaries(changes)
-        return WriteResult(root, changes)
-    finally:
-        _close_quietly(lock_fd)  # also releases the lock
+            transaction.commit(root, result.changed,
+                               on_written and (lambda: on_written(result)))
+            _remove_stale_temporaries(root, changes)
+        return result
 
 
-def _refuse_aliases(changes):
-    """Two paths that are one file in the target (``etc/hosts -> hostname``): writing both
-    would silently leave only the second; the target is broken, say so."""
-    seen = {}
-    for change in changes:
-        other = seen.setdefault(change.target, change.path)
-        if other != change.path:
-            raise TargetError(f"{other} and {change.path} are the same file in the target "
-                              "(through a symlink)", "fix the symlinks in the target")
-
-
-#: Signals that would stop the process between two files; held during the commit.
-HELD_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT")
-
-
-class _signals_held:
-    """Block HELD_SIGNALS while the changes are made; a pending one is delivered after."""
-
-    def __enter__(self):
-        import signal
-
-        self.signal = signal
-        try:
-            held = {getattr(signal, name) for name in HELD_SIGNALS}
-            self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-        except (AttributeError, OSError, ValueError):
-            self.previous = None
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            self.signal.pthread_sigmask(self.signal.SIG_SETMASK, self.previous)
-        return False
-
-
-_TEMPORARY = re.compile(r"\..+\.pn-(new|backup)-[0-9]+-[0-9a-f]{8}")
-
-
-def _is_temporary(name):
-    """Whether ``name`` is one of ``_temp_name``'s: ``.FILE.pn-new-PID-8HEX`` or
-    ``.FILE.pn-backup-PID-8HEX``."""
-    return _TEMPORARY.fullmatch(name) is not None
-
-
-def _remove_stale_temporaries(changes):
-    """Temporary files of a run killed mid-way (SIGKILL, power cut) in the directories
-    this run wrote: under the lock no other run owns them."""
-    for directory in sorted({os.path.dirname(c.target) for c in changes if c.target}):
-        try:
-            names = os.listdir(directory)
-        except OSError:
-            continue
-        for name in names:
-            if _is_temporary(name):
-                path = os.path.join(directory, name)
-                try:
-                    if stat.S_ISREG(os.lstat(path).st_mode) or os.path.islink(path):
-                        os.unlink(path)
-                        log.info("removed %s, left by an interrupted run", path)
-                except OSError as err:
-                    log.info("could not remove %s: %s", path, err.strerror)
-
-
-def _open_root(rootfs):
-    try:
-        st = os.stat(rootfs)
-    except OSError as err:
-        raise TargetError(f"root filesystem {rootfs!r}: {err.strerror}",
-                          "mount the target and pass its path with -t") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise TargetError(f"root filesystem {rootfs!r} is not a directory",
-                          "pass the mounted target's directory with -t")
-    return os.path.realpath(rootfs)
-
-
-def _lock(fd, root):
+def _lock(fd, rootfs):
     deadline = time.monotonic() + LOCK_TIMEOUT
     while True:
         try:
@@ -182,113 +132,116 @@ def _lock(fd, root):
             return
         except OSError as err:
             if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise TargetError(f"cannot lock {root}: {err.strerror}") from None
+                raise TargetError(f"cannot lock {rootfs}: {err.strerror}") from None
             if time.monotonic() > deadline:
-                raise TargetError(f"another packet-networking run holds {root} for more than "
+                raise TargetError(f"another packet-networking run holds {rootfs} for more than "
                                   f"{LOCK_TIMEOUT}s", "wait for it to finish") from None
             time.sleep(0.05)
 
 
-def resolve(root, relpath, follow_final=True):
-    """Resolve ``relpath`` inside ``root`` as the target OS would see it.
-
-    Returns ``(host path, directories to create)``. Raises TargetError for a
-    path that leaves the root, a symlink loop, or a file where a directory is
-    expected.
-    """
-    if "\0" in relpath or relpath.startswith("/") or not relpath.strip("/"):
-        raise TargetError(f"refusing unsafe target path {relpath!r}")
-    pending = [p for p in relpath.split("/")]
-    cur = root
-    missing = []
-    links = 0
-    while pending:
-        part = pending.pop(0)
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if cur == root:
-                raise TargetError(f"{relpath}: a path in the target leads outside the root "
-                                  f"filesystem {root}", "fix the symlinks in the target")
-            if missing and missing[-1] == cur:
-                missing.pop()
-            cur = os.path.dirname(cur)
-            continue
-        candidate = os.path.join(cur, part)
-        is_final = not any(p not in ("", ".") for p in pending)
-        if missing:  # below a directory that does not exist yet
-            if not is_final:
-                missing.append(candidate)
-            cur = candidate
-            continue
-        try:
-            st = os.lstat(candidate)
-        except FileNotFoundError:
-            if not is_final:
-                missing.append(candidate)
-            cur = candidate
-            continue
-        except OSError as err:
-            raise TargetError(f"{relpath}: cannot inspect {candidate}: {err.strerror}") from None
-        if stat.S_ISLNK(st.st_mode) and (follow_final or not is_final):
-            links += 1
-            if links > MAX_SYMLINKS:
-                raise TargetError(f"{relpath}: too many levels of symbolic links in the target "
-                                  "(a symlink loop)", "fix the symlinks in the target")
-            try:
-                link = os.readlink(candidate)
-            except OSError as err:
-                raise TargetError(f"{relpath}: cannot read the symlink {candidate}: "
-                                  f"{err.strerror}") from None
-            if "\0" in link:
-                raise TargetError(f"{relpath}: unreadable symlink {candidate}")
-            if link.startswith("/"):
-                cur = root
-            pending[0:0] = link.split("/")
-            continue
-        if not is_final and not stat.S_ISDIR(st.st_mode):
-            raise TargetError(f"{relpath}: {os.path.relpath(candidate, root)} in the target is "
-                              "not a directory", "remove or fix it in the target")
-        cur = candidate
-    if cur == root:
-        raise TargetError(f"{relpath}: resolves to the root filesystem itself")
-    return cur, missing
-
-
-def _plan(root, path, rendered):
-    target, missing = resolve(root, path, follow_final=rendered.action != DELETE)
-    change = Change(path=path, action=rendered.action, target=target, mode=rendered.mode,
-                    missing_dirs=missing)
+def _plan(root, path, op):
+    if op.action not in ACTIONS:
+        raise TargetError(f"{path}: unknown action {op.action!r}")
     try:
-        change.old_stat = os.lstat(target) if not missing else None
-    except FileNotFoundError:
-        change.old_stat = None
+        location = root.locate(path, follow=op.action in (WRITE, APPEND))
+    except confine.NotADirectory:
+        if op.action not in (DELETE, MOVE_ASIDE):
+            raise
+        return Change(path, UNCHANGED, path)  # a file on the way: the path cannot be there
+    change = Change(path, op.action, location.path, mode=op.mode, link=op.link,
+                    location=location)
+    if location.host:
+        return _host(change, location.host)
+    try:
+        old = change.old_stat = confine.lstat(location)
+        if old is not None and stat.S_ISREG(old.st_mode):
+            _read_old(root, change)
+        elif old is not None and stat.S_ISLNK(old.st_mode):
+            change.old_link = os.readlink(location.name, dir_fd=location.parent.fd)
     except OSError as err:
-        raise TargetError(f"{path}: cannot inspect {target}: {err.strerror}") from None
-    old = change.old_stat
-    if rendered.action == DELETE:
+        raise TargetError(f"{path}: cannot read {location.path} in the target: "
+                          f"{err.strerror}") from None
+    if change.action == SKIPPED:
+        return change
+    if old is not None and stat.S_ISDIR(old.st_mode) and op.action not in (WRITE, APPEND):
+        raise TargetError(f"{path}: {location.path} is a directory in the target, expected a "
+                          "file", "remove or fix it in the target")
+    if op.action in (DELETE, MOVE_ASIDE):
         if old is None:
             change.action = UNCHANGED
-        elif stat.S_ISDIR(old.st_mode):
-            raise TargetError(f"{path}: is a directory in the target, expected a file to remove")
-        elif stat.S_ISREG(old.st_mode):
-            change.old = _read(target, path)
+        elif op.action == MOVE_ASIDE:
+            change.aside = _aside_name(location)
         return change
-    if old is not None:
-        if not stat.S_ISREG(old.st_mode):
-            raise TargetError(f"{path}: exists in the target but is not a regular file",
-                              "remove or fix it in the target")
-        change.old = _read(target, path)
-    new = rendered.content.encode("utf-8")
-    if rendered.action == APPEND:
+    if op.action == SYMLINK:
+        if change.old_link == op.link:
+            change.action = UNCHANGED
+        return change
+    if old is not None and not stat.S_ISREG(old.st_mode):
+        raise TargetError(f"{path}: {location.path} exists in the target but is not a regular "
+                          "file", "remove or fix it in the target")
+    new = op.content.encode("utf-8")
+    if op.action == APPEND:
         new = _appended(change.old or b"", new)
+        change.mode = stat.S_IMODE(old.st_mode) if old is not None else op.mode
     change.new = new
-    if old is not None and change.old == new and (
-            rendered.action == APPEND or stat.S_IMODE(old.st_mode) == rendered.mode):
+    if old is not None and change.old == new and stat.S_IMODE(old.st_mode) == change.mode:
         change.action = UNCHANGED
-    if rendered.action == APPEND and old is not None:
-        change.mode = stat.S_IMODE(old.st_mode)
+    elif old is not None and op.keep_aside:
+        change.aside = _aside_name(location)
     return change
+
+
+def _host(change, why, mounted=False):
+    """A path that leads into the running system's state or a mount of the host: a file
+    that is a symlink there, or a file mounted over, is left alone; else refused."""
+    if not (change.location.via or mounted) or change.action not in (WRITE, APPEND):
+        raise TargetError(f"{change.path}: leads to {change.resolved} in the target, where "
+                          f"{why}: nothing is written there", "fix the symlinks in the target")
+    change.action = SKIPPED
+    change.note = f"{change.location.via or change.path} left alone: {why}"
+    log.warning("%s", change.note)
+    return change
+
+
+def _read_old(root, change):
+    """The old regular file's content, chattr flags and extended attributes, read
+    through one descriptor (opened without following a link, without blocking)."""
+    location = change.location
+    data, st, fd = confine.open_regular(location, MAX_EXISTING_BYTES + 1)
+    try:
+        if (st.st_dev, st.st_ino) != (change.old_stat.st_dev, change.old_stat.st_ino):
+            raise TargetError(f"{change.path}: {location.path} changed while it was read",
+                              "stop what modifies the target")
+        if len(data) > MAX_EXISTING_BYTES:
+            raise TargetError(f"{change.path}: {location.path} is larger than "
+                              f"{MAX_EXISTING_BYTES} bytes")
+        host = root.host_file(fd, location.parent)
+        if host:
+            _host(change, host.replace("it is", "a file is mounted over it,"), mounted=True)
+            return
+        change.old, change.flags = data, confine.inode_flags(fd)
+        try:
+            names = os.listxattr(fd)
+        except OSError:
+            names = []
+        for name in names:
+            try:
+                change.xattrs[name] = os.getxattr(fd, name)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+
+
+def _aside_name(location):
+    """The first free name of ``NAME`` + ASIDE_SUFFIX, ``NAME.1`` + ASIDE_SUFFIX..."""
+    name = location.name
+    for index in range(MAX_ASIDE):
+        candidate = f"{name}{ASIDE_SUFFIX}" if index == 0 else f"{name}.{index}{ASIDE_SUFFIX}"
+        if confine.lstat(confine.Location(location.parent, [], candidate)) is None:
+            return confine.Location(location.parent, [], candidate).path
+    raise TargetError(f"{location.path}: {MAX_ASIDE} files are already moved aside next to it",
+                      "remove the old ones")
 
 
 def _appended(old, addition):
@@ -301,291 +254,59 @@ def _appended(old, addition):
     return old + b"\n".join(extra) + b"\n"
 
 
-def _read(target, path):
-    try:
-        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as err:
-        raise TargetError(f"{path}: cannot read {target}: {err.strerror}") from None
-    try:
-        with os.fdopen(fd, "rb") as f:
-            data = f.read(MAX_EXISTING_BYTES + 1)
-    except OSError as err:
-        raise TargetError(f"{path}: cannot read {target}: {err.strerror}") from None
-    if len(data) > MAX_EXISTING_BYTES:
-        raise TargetError(f"{path}: {target} is larger than {MAX_EXISTING_BYTES} bytes")
-    return data
+def _refuse_conflicts(changes):
+    """Two paths that are one file in the target (``etc/hosts -> hostname``), or a file
+    this run writes where another path of the run needs a directory (a dangling link
+    such as ``etc/systemd -> /etc/sysconfig/network``): the target cannot hold both,
+    and a run that wrote one would trip the next one over it. Refused, naming both."""
+    files = {}
+    for change in changes:
+        if change.action != SKIPPED:
+            other = files.setdefault(change.resolved, change.path)
+            if other != change.path:
+                raise TargetError(f"{other} and {change.path} are the same file in the target "
+                                  "(through a symlink)", "fix the symlinks in the target")
+    for change in changes:
+        if change.action in (UNCHANGED, SKIPPED):
+            continue
+        location = change.location
+        for count in range(1, len(location.missing) + 1):
+            needed = confine.Location(location.parent, location.missing[:count - 1],
+                                      location.missing[count - 1]).path
+            if needed in files:
+                raise TargetError(f"{change.path} needs {needed} as a directory in the target "
+                                  f"(through its symlinks), but {files[needed]} writes it as a "
+                                  "file", "fix the symlinks in the target")
 
 
-class _Journal:
-    """Undo steps for the changes made so far, run in reverse on failure."""
-
-    def __init__(self):
-        self.undo = []
-        self.backups = []
-
-    def rollback(self):
-        failures = []
-        for step in reversed(self.undo):
-            try:
-                step()
-            except OSError as err:
-                failures.append(str(err))
-        return failures
-
-    def discard_backups(self):
-        for backup in self.backups:
-            try:
-                os.unlink(backup)
-            except OSError as err:
-                log.warning("could not remove backup %s: %s", backup, err.strerror)
-
-
-#: fsyncs in flight at once when a run writes several files (see ``_sync_all``).
-SYNC_THREADS = 8
-
-
-def _commit(root, changes):
-    """Make ``changes`` in three steps: stage every new file's content under a
-    temporary name next to its target (creating missing directories), make all of
-    it durable, then swap each one in by rename, path by path. Until the swap
-    nothing the target's OS reads has changed; any failure undoes everything."""
-    journal = _Journal()
-    pending = [c for c in changes if c.action != UNCHANGED]
-    staged = {}  # change path -> temporary file holding its new content
-    current = None
-    try:
-        fds = []
+def _remove_stale_temporaries(root, changes):
+    """Temporary files of a run killed mid-way (SIGKILL, power cut) in the directories
+    this run wrote, through the same handles: under the lock no other run owns them."""
+    directories = {}
+    for change in changes:
+        location = change.location
+        directory = change.dir or (None if location is None or location.missing
+                                   or change.action == SKIPPED else location.parent)
+        if directory is not None:
+            directories[id(directory)] = directory
+    for directory in directories.values():
         try:
-            for change in pending:
-                current = change
-                _make_dirs(change, journal)
-                if change.action != DELETE:
-                    tmp, fd = _stage(change)
-                    staged[change.path] = tmp
-                    fds.append(fd)
-            current = None
-            _sync_all(fds)
-        finally:
-            _close_all(fds)
-        for change in pending:
-            current = change
-            if change.action == DELETE:
-                _delete(change, journal)
-            else:
-                _replace(change, journal, staged[change.path])
-                del staged[change.path]  # only now: an interrupt before leaves it to clean up
-            log.debug("%s %s", change.action, change.path)
-    except BaseException as err:
-        for tmp in staged.values():  # first: a directory this run made must be empty to go
-            _unlink_if_present(tmp)
-        failures = journal.rollback()
-        for backup in journal.backups:
-            _unlink_if_present(backup)
-        if not isinstance(err, (OSError, TargetError)):
-            raise
-        where = current.path if current else "the staged files"
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        if failures:
-            raise TargetError(f"cannot write {where}: {reason}; undoing the run also failed "
-                              f"({failures[0]}): check the target") from None
-        raise TargetError(f"cannot write {where} in the target: {reason}; the root filesystem "
-                          "was left as it was", "check that the target is mounted read-write "
-                          "and has free space") from None
-    journal.discard_backups()
-    # One fsync per directory, once every rename is done, makes the new entries durable
-    # (each file's data was synced before its rename); the parents of the directories
-    # this run created hold their entries.
-    _sync_dirs({os.path.dirname(c.target) for c in pending}
-               | {os.path.dirname(d) for c in pending for d in c.missing_dirs})
-
-
-def _make_dirs(change, journal):
-    for directory in change.missing_dirs:
-        if not os.path.isdir(directory):
-            os.mkdir(directory, DIR_MODE)
-            journal.undo.append(lambda d=directory: os.rmdir(d))
-            os.chmod(directory, DIR_MODE)  # not narrowed by the umask (077: 0700)
-
-
-def _stage(change):
-    """The new content in a temporary file next to the target, not yet synced:
-    ``(path, open descriptor)``. The owner of the file it replaces is kept."""
-    tmp = _temp_name(change.target, "pn-new")
-    old = change.old_stat
-    fd = _create(tmp, change.new, change.mode, None if old is None else (old.st_uid, old.st_gid))
-    return tmp, fd
-
-
-def _sync_all(fds):
-    """fsync every descriptor before any rename (the data must be durable before a
-    name points at it). Several at once, from up to SYNC_THREADS threads: the
-    filesystem journal commits concurrent fsyncs together, so a fresh target with
-    a hundred files costs a few journal commits instead of a hundred. The first
-    error is raised once every fsync under way has ended."""
-    if len(fds) < 3:
-        for fd in fds:
-            os.fsync(fd)
-        return
-    import threading
-
-    queue, errors, lock = list(reversed(fds)), [], threading.Lock()
-
-    def work():
-        while True:
-            with lock:
-                if errors or not queue:
-                    return
-                fd = queue.pop()
-            try:
-                os.fsync(fd)
-            except BaseException as err:  # KeyboardInterrupt included: the main thread re-raises
-                with lock:
-                    errors.append(err)
-                return
-
-    started = []
-    try:
-        for _ in range(min(SYNC_THREADS, len(fds)) - 1):
-            thread = threading.Thread(target=work, name="packet-networking-fsync", daemon=True)
-            try:
-                thread.start()
-            except RuntimeError:  # no thread to be had (process limits): fewer at once
-                break
-            started.append(thread)
-        work()  # this thread takes its share; all of it if no other one started
-    finally:
-        with lock:
-            queue.clear()  # after an interrupt: no new fsync starts; the running ones end
-        for thread in started:
-            thread.join()
-    if errors:
-        raise errors[0]
-
-
-def _close_all(fds):
-    """Close every descriptor; the first error is raised after all are closed, unless
-    an exception is already on its way."""
-    first = None
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError as err:
-            first = first or err
-    if first is not None and sys.exc_info()[0] is None:
-        raise first
-
-
-def _unlink_if_present(path):
-    if os.path.lexists(path):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-
-
-#: os.link errors meaning "this filesystem has no hard links" (vfat, some FUSE ones).
-NO_HARD_LINKS = {errno.EPERM, errno.EXDEV, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK,
-                 errno.ENOSYS}
-
-
-def _backup(change, journal):
-    """Keep the old file under a temporary name: a hard link (no space needed), or a
-    copy where the filesystem has no hard links."""
-    backup = _temp_name(change.target, "pn-backup")
-    try:
-        os.link(change.target, backup, follow_symlinks=False)
-    except OSError as err:
-        if err.errno not in NO_HARD_LINKS:
-            raise
-        _copy_backup(change, backup, err)
-    journal.backups.append(backup)
-    return backup
-
-
-def _copy_backup(change, backup, link_error):
-    old = change.old_stat
-    if old is not None and stat.S_ISLNK(old.st_mode):
-        os.symlink(os.readlink(change.target), backup)
-        return
-    if old is None or not stat.S_ISREG(old.st_mode) or change.old is None:
-        raise link_error  # a FIFO or device: nothing safe to copy, refuse the change
-    _write_new_file(backup, change.old, stat.S_IMODE(old.st_mode), (old.st_uid, old.st_gid))
-
-
-def _write_new_file(path, data, mode, owner=None):
-    """Create ``path`` (it must not exist), write ``data`` with ``mode`` and ``owner``
-    (uid, gid), fsync it; on any failure remove it again."""
-    fd = _create(path, data, mode, owner)
-    try:
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except BaseException:
-        os.unlink(path)
-        raise
-
-
-def _create(path, data, mode, owner=None):
-    """Create ``path`` (it must not exist) holding ``data``, with ``mode`` and ``owner``
-    (uid, gid); return the open descriptor. On any failure it is closed and removed."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        os.fchmod(fd, mode)
-        if owner is not None:
-            os.fchown(fd, *owner)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    except BaseException:
-        try:
-            os.close(fd)
-        finally:
-            os.unlink(path)
-        raise
-    return fd
-
-
-def _replace(change, journal, tmp):
-    """Swap the staged file ``tmp`` in at the change's target (the old file kept as a
-    backup until the run is whole). On failure ``_commit`` removes ``tmp`` with the
-    other staged files."""
-    if change.old_stat is not None:
-        backup = _backup(change, journal)
-        journal.undo.append(lambda: os.rename(backup, change.target))
-    else:  # nothing was there: whatever the rename left is this run's
-        journal.undo.append(lambda: _unlink_if_present(change.target))
-    os.rename(tmp, change.target)
-
-
-def _delete(change, journal):
-    backup = _backup(change, journal)
-    journal.undo.append(lambda: os.rename(backup, change.target))
-    os.unlink(change.target)
-
-
-def _temp_name(target, kind):
-    directory, name = os.path.split(target)
-    return os.path.join(directory, f".{name[:180]}.{kind}-{os.getpid()}-{os.urandom(4).hex()}")
-
-
-def _sync_dirs(directories):
-    for directory in directories:
-        try:
-            fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+            names = os.listdir(directory.fd)
         except OSError:
             continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            _close_quietly(fd)
+        for name in names:
+            if not TEMPORARY.fullmatch(name):
+                continue
+            where = f"{directory.path}/{name}" if directory.path else name
+            try:
+                st = os.stat(name, dir_fd=directory.fd, follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
+                    os.unlink(name, dir_fd=directory.fd)
+                    log.info("removed %s, left by an interrupted run", where)
+            except OSError as err:
+                log.info("could not remove %s: %s", where, err.strerror)
 
 
-def _close_quietly(fd):
-    """Close a descriptor that was only read: an error there changes nothing written."""
-    try:
-        os.close(fd)
-    except OSError:
-        pass
+def _is_temporary(name):
+    """Whether ``name`` is one of the writer's temporary or backup names."""
+    return TEMPORARY.fullmatch(name) is not None

@@ -10,6 +10,8 @@ Import with ``from helpers import ...`` (pytest puts ``tests/`` on ``sys.path``)
 - ``run_cli(args, subprocess=False, stdin=None, env=None)``: ``(exit code, stdout, stderr)``.
 - ``snapshot(root)``: ``{relpath: (st_mode, bytes | link target | None for a directory)}``,
   for "the rootfs is unchanged" assertions (``assert snapshot(root) == before``).
+- ``with_os(root)``: put a ``usr/lib/os-release`` in a target root, as in a mounted image
+  (the CLI warns "is the target image mounted?" about a root without one); returns it.
 - ``read_kv(path)``: a ``KEY=value`` file (ifcfg, sysconfig) as a dict, quotes stripped.
 - ``DOCUMENTS`` / ``CAPTURES``: the real-world shapes in ``tests/fixtures/documents`` (metadata)
   and ``tests/fixtures/lshw`` (captures), written for these tests after public samples;
@@ -270,3 +272,11 @@ def read_kv(path):
             value = value[1:-1]
         values[key.strip()] = value
     return values
+
+
+def with_os(root):
+    """``root`` with ``usr/lib/os-release``: a target the CLI does not warn about."""
+    path = Path(root) / "usr/lib/os-release"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('NAME="Test"\n')
+    return root

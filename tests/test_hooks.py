@@ -6,12 +6,13 @@ import textwrap
 
 import pytest
 
-from helpers import make_metadata, nics_from_metadata, run_cli, snapshot, write_metadata, \
-    write_nics
+from helpers import make_metadata, nics_from_metadata, run_cli, snapshot, with_os, \
+    write_metadata, write_nics
 from packetnetworking import hooks, metadata
 from packetnetworking.builder import Builder, Task
 from packetnetworking.errors import NICError, NothingToWrite
-from packetnetworking.hooks import BuilderHook, LogicalInterfaceNamesHook, SingleInterfaceHook
+from packetnetworking.hooks import BuilderHook, HookError, LogicalInterfaceNamesHook, \
+    SingleInterfaceHook
 from packetnetworking.nics import NIC
 
 
@@ -75,13 +76,15 @@ def test_hook_without_the_method_is_skipped_and_unknown_trigger_is_harmless():
     hooks.trigger("no_such_trigger", object())  # no hook defines it: nothing happens
 
 
-def test_exception_in_a_hook_propagates():
+def test_exception_in_a_hook_stops_the_run_naming_the_hook():
     class Broken(BuilderHook):
         def hook_initialized(self, builder):
             raise RuntimeError("hook exploded")
 
-    with pytest.raises(RuntimeError, match="hook exploded"):
+    with pytest.raises(HookError, match="hook Broken failed in hook_initialized: "
+                                        "RuntimeError: hook exploded") as info:
         make_builder().initialize()
+    assert isinstance(info.value.__cause__, RuntimeError) and info.value.exit_code == 70
 
 
 def test_initialized_hook_may_edit_the_model_before_files_are_built(rootfs):
@@ -157,7 +160,7 @@ def test_cli_hook_errors_exit_codes(tmp_path, rootfs):
 
     code, out, err = run_cli(args)
     assert code == 70 and err.count("\n") == 1 and "Traceback" not in err
-    assert "internal error: ValueError: bug in a hook" in err
+    assert "hook Crash failed in hook_written: ValueError: bug in a hook" in err
 
 
 # --- built-in plan hooks ------------------------------------------------------------------
@@ -214,6 +217,7 @@ def plugin_distribution(tmp_path, monkeypatch):
 
 
 def test_entry_point_hooks_are_loaded_and_run(plugin_distribution, tmp_path, rootfs):
+    with_os(rootfs)
     code, out, err = run_cli(_cli_files(tmp_path, make_metadata()) + ["-t", rootfs])
     assert (code, err) == (0, "")
     assert (rootfs / "etc" / "motd").read_text() == "plugin for node-01.example.net\n"

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from helpers import make_metadata, nics_from_metadata, run_cli, write_metadata, write_nics
+from helpers import make_metadata, nics_from_metadata, run_cli, with_os, write_metadata, \
+    write_nics
 from packetnetworking import source
 from packetnetworking.errors import MetadataError, MetadataUnreachable
 
@@ -52,7 +53,8 @@ def doc():
 @pytest.fixture
 def args(tmp_path, doc, rootfs):
     nics = write_nics(tmp_path / "nics.json", nics_from_metadata(doc))
-    return ["--nics-file", nics, "-o", "centos 7", "--resolvers", "192.0.2.53", "-t", rootfs]
+    return ["--nics-file", nics, "-o", "centos 7", "--resolvers", "192.0.2.53", "-t",
+            with_os(rootfs)]
 
 
 def url(httpserver):
@@ -115,7 +117,7 @@ def test_4xx_fails_at_once_with_exit_40(httpserver, args, rootfs, no_wait, statu
     assert len(httpserver.log) == 1 and no_wait == []
     assert err == (f"packet-networking: error: metadata service answered HTTP {status} for "
                    f"{url(httpserver)}; check --metadata-url and the network, or pass -M FILE\n")
-    assert list(rootfs.iterdir()) == []
+    assert [p.name for p in rootfs.iterdir()] == ["usr"]  # only with_os's usr/lib/os-release
 
 
 def test_always_failing_uses_max_attempts_default_10(httpserver, args, no_wait):

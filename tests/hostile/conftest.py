@@ -42,33 +42,43 @@ class _NoSyncOS:
 
 @pytest.fixture(autouse=True)
 def _no_fsync_in_process(monkeypatch):
-    from packetnetworking import writer
-    monkeypatch.setattr(writer, "os", _NoSyncOS())
+    from packetnetworking import transaction
+    monkeypatch.setattr(transaction, "os", _NoSyncOS())
 
 
 @pytest.fixture
 def mounts():
-    """``mount(dir, options)`` a small tmpfs; skips when mounting is not allowed here.
+    """``mount(dir, options)`` a small tmpfs, ``mount.bind(source, dir, read_only=False)``
+    a bind mount; skips when mounting is not allowed here.
 
     Every mount is undone at teardown, even when the test fails.
     """
     done = []
 
+    def run(command, directory):
+        proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount here (needs root and CAP_SYS_ADMIN): "
+                        f"{proc.stdout.decode(errors='replace').strip()}")
+        done.append(directory)
+
     def mount(directory, options):
         directory = str(directory)
         os.makedirs(directory, exist_ok=True)
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", directory],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if proc.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN): "
-                        f"{proc.stdout.decode(errors='replace').strip()}")
-        done.append(directory)
+        run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", directory], directory)
+        return directory
+
+    def bind(source, directory, read_only=False):
+        run(["mount", "--bind", str(source), str(directory)], str(directory))
+        if read_only:
+            remount(directory, "ro,bind")
         return directory
 
     def remount(directory, options):
         subprocess.run(["mount", "-o", f"remount,{options}", str(directory)], check=True)
 
     mount.remount = remount
+    mount.bind = bind
     if shutil.which("mount") is None:
         pytest.skip("no mount command")
     yield mount
@@ -79,20 +89,21 @@ def mounts():
 
 @pytest.fixture
 def immutable():
-    """``immutable(path)``: chattr +i (root cannot write it either); undone at teardown."""
+    """``immutable(path, flag="i")``: chattr +i (root cannot write it either) or +a
+    (append-only: new names, but none removed or renamed); undone at teardown."""
     done = []
 
-    def make(path):
-        proc = subprocess.run(["chattr", "+i", str(path)], stdout=subprocess.PIPE,
+    def make(path, flag="i"):
+        proc = subprocess.run(["chattr", f"+{flag}", str(path)], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT)
         if proc.returncode != 0:
-            pytest.skip(f"chattr +i is not supported here: "
+            pytest.skip(f"chattr +{flag} is not supported here: "
                         f"{proc.stdout.decode(errors='replace').strip()}")
-        done.append(str(path))
+        done.append((str(path), flag))
 
     if shutil.which("chattr") is None:
         pytest.skip("no chattr command")
     yield make
-    for path in reversed(done):
-        subprocess.run(["chattr", "-i", path], stdout=subprocess.DEVNULL,
+    for path, flag in reversed(done):
+        subprocess.run(["chattr", f"-{flag}", path], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)

@@ -239,13 +239,13 @@ def hostname_absolute_host_file(ws):
 
 def resolv_conf_dangling_absolute(ws):
     (ws.root / "etc").mkdir()
-    link(ws, "etc/resolv.conf", "/run/systemd/resolve/stub-resolv.conf")
+    link(ws, "etc/resolv.conf", "/var/lib/resolv/resolv.conf")
     return None
 
 
 def resolv_conf_dangling_relative(ws):
     (ws.root / "etc").mkdir()
-    link(ws, "etc/resolv.conf", "../run/resolvconf/resolv.conf")
+    link(ws, "etc/resolv.conf", "../var/lib/resolv/resolv.conf")
     return None
 
 
@@ -292,11 +292,86 @@ def test_followed_inside_the_root(ws, setup):
 
 def _read_in_target(root, rel):
     """Read ``rel`` as the target OS would (chroot semantics), without leaving ``root``."""
-    from packetnetworking.writer import resolve
-    path, missing = resolve(str(root), rel)
-    assert not missing, rel
-    with open(path, "rb") as f:
-        return f.read()
+    from packetnetworking.target import TargetRoot
+    text = TargetRoot(str(root)).read(rel)
+    assert text is not None, rel
+    return text.encode()
+
+
+@pytest.mark.parametrize("os_option, link", [
+    ("rocky 9", "/run/NetworkManager/resolv.conf"),
+    ("centos 8", "../run/NetworkManager/resolv.conf"),
+    ("centos 7", "/var/run/resolvconf/resolv.conf"),   # var/run -> ../run in the image
+    ("debian 12", "../run/resolvconf/resolv.conf"),
+])
+def test_resolv_conf_linking_into_run_is_left_alone(ws, os_option, link):
+    """The host's /run is bind-mounted there to chroot, and it is a tmpfs at boot: the
+    link is left alone with a WARNING, the nameservers are in the stack's own files."""
+    mkdir(ws, "var")
+    os.symlink("../run", ws.root / "var/run")
+    mkdir(ws, "etc")
+    (ws.root / "etc/os-release").write_text("ID=test\n")
+    os.symlink(link, ws.root / "etc/resolv.conf")
+    ws.mark()
+    for _ in range(2):  # and a rerun says the same
+        result = ws.run(ws.args(os_option=os_option))
+        ws.assert_succeeded(result)
+        assert result.stderr == (f"WARNING: etc/resolv.conf -> {link} left alone: run/ holds "
+                                 "the running system's state, not the image's\n")
+    assert os.readlink(ws.root / "etc/resolv.conf") == link
+    assert not (ws.root / "run").exists()
+    dns = [p for p, data in written_files(ws.root).items() if b"147.75.207.207" in data]
+    assert dns, "the nameservers are nowhere"
+
+
+def test_a_delete_through_a_link_to_a_file_this_run_writes_agrees_on_a_rerun(ws):
+    """Issue 16's rerun: with ``etc/systemd -> /etc/sysconfig/network`` (dangling) a
+    centos 7 run deletes etc/systemd/system/...NetworkManager.service (not there) and
+    writes etc/sysconfig/network as a file; the second run finds a file on the way of the
+    path to delete: still nothing to delete, the same success."""
+    install_previous(ws)
+    shutil.rmtree(ws.root / "etc/systemd")
+    os.symlink("/etc/sysconfig/network", ws.root / "etc/systemd")
+    ws.mark()
+    ws.assert_succeeded(ws.run(ws.args()))
+    first = snapshot(ws.root)
+    assert first["etc/sysconfig/network"][0].startswith("-")
+    ws.assert_succeeded(ws.run(ws.args()))
+    assert snapshot(ws.root) == first
+
+
+def test_a_link_needing_a_written_file_as_a_directory_is_refused_the_same_way_twice(ws):
+    mkdir(ws, "etc")
+    os.symlink("/etc/hostname", ws.root / "etc/sysconfig")  # the run writes etc/hostname
+    ws.mark()
+    first = ws.run(ws.args())
+    ws.assert_failed(first, 60)
+    assert "needs etc/hostname as a directory" in first.stderr
+    second = ws.run(ws.args())
+    assert (second.code, second.stderr) == (first.code, first.stderr)
+    ws.assert_root_unchanged()
+
+
+def test_a_dangling_directory_link_gets_its_directory_inside_and_reruns_agree(ws):
+    mkdir(ws, "etc")
+    os.symlink(str(ws.outside / "etc/sysconfig"), ws.root / "etc/sysconfig")  # absolute
+    ws.mark()
+    ws.assert_succeeded(ws.run(ws.args()))
+    first = snapshot(ws.root)
+    assert str(ws.outside).lstrip("/") + "/etc/sysconfig/network-scripts/ifcfg-bond0" in first
+    ws.assert_succeeded(ws.run(ws.args()))
+    assert snapshot(ws.root) == first
+
+
+def test_a_fifo_where_detection_reads_never_hangs_the_run(ws):
+    """RedHat detection reads usr/sbin/ifup beside etc/sysconfig/network-scripts/: a FIFO
+    there (nobody writing) is not a file and is not opened blocking."""
+    mkdir(ws, "etc/sysconfig/network-scripts")
+    mkdir(ws, "usr/sbin")
+    os.mkfifo(ws.root / "usr/sbin/ifup")
+    os.symlink("/usr/sbin/ifup", ws.root / "usr/sbin/ifup-link")
+    result = ws.run(ws.args(os_option="rocky 9"), subprocess=True, timeout=60)
+    ws.assert_succeeded(result)
 
 
 def test_absolute_link_outside_is_rerooted_not_followed(ws):
@@ -327,6 +402,37 @@ def test_bad_rootfs(ws, kind):
     assert not (ws.base / "nowhere").exists()
 
 
+@pytest.mark.parametrize("spelling", ["/", "//", "/.", "/etc/..", "link-to-slash"])
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "real"])
+def test_the_running_systems_own_root_is_a_usage_error(ws, spelling, dry_run):
+    """Issue 12: -t / would rewrite the provisioning host's network. The real variant
+    asks for an OS no builder serves: were the check ever missing, the run would stop
+    with exit 20 before writing anything, not touch this machine."""
+    if spelling == "link-to-slash":
+        spelling = ws.base / "slash"
+        spelling.symlink_to("/")
+    extra = ["--dry-run"] if dry_run else []
+    ws.mark()
+    result = ws.run(ws.args(root=spelling, os_option="centos 7" if dry_run else "plan9 1",
+                            extra=extra))
+    ws.assert_failed(result, 2)
+    assert f"-t {spelling} is the root filesystem of the system this runs on" in result.stderr
+
+
+@pytest.mark.parametrize("marker", [None, "etc/os-release", "usr/lib/os-release"])
+def test_a_target_without_an_os_is_written_with_a_warning(ws, marker):
+    """An image that was not mounted: the empty mount point is written, and said."""
+    if marker:
+        mkdir(ws, os.path.dirname(marker))
+        (ws.root / marker).write_text("ID=test\n")
+    result = ws.run(ws.args())
+    ws.assert_succeeded(result)
+    warning = (f"WARNING: no etc/os-release nor usr/lib/os-release in {ws.root}: is the target "
+               "image mounted there? Writing anyway\n")
+    assert result.stderr == ("" if marker else warning)
+    assert ws.run(ws.args(extra=["-q"])).stderr == ""
+
+
 def test_rootfs_that_is_a_file_is_a_usage_error(ws):
     target = ws.base / "target"
     target.write_text("x")
@@ -346,19 +452,24 @@ def expected_output(ws_factory):
     return snapshot(other.root)
 
 
+@pytest.mark.parametrize("flag", ["i", "a"], ids=["immutable", "append-only"])
 @pytest.mark.parametrize("what", ["sbin-dir", "hosts-file", "nm-wants-dir", "scripts-dir",
                                   "root-dir"])
-def test_immutable(ws, immutable, what):
+def test_immutable_or_append_only(ws, immutable, what, flag):
+    """chattr +i or +a on a directory or a file the run changes: refused before the first
+    change (an append-only directory would take the temporary files and never let them
+    go), exit 60, nothing left behind."""
     install_previous(ws)
     if what != "root-dir":  # with the root immutable, creating sbin/ is what fails
         (ws.root / "sbin").mkdir()
     target = {"sbin-dir": "sbin", "hosts-file": "etc/hosts",
               "nm-wants-dir": os.path.dirname(NM_WANTS), "scripts-dir": SCRIPTS,
               "root-dir": "."}[what]
-    immutable(ws.root / target)
+    immutable(ws.root / target, flag)
     ws.mark()
     result = ws.run(ws.args())
     ws.assert_failed(result, 60)
+    assert f"(chattr +{flag})" in result.stderr
 
 
 def test_read_only_rootfs(ws, mounts):
