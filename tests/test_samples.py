@@ -16,7 +16,7 @@ import pytest
 
 from helpers import (CAPTURES, DOCUMENTS, REFUSED_DOCUMENTS, document_names, expected_addresses,
                      load_document, make_metadata, nics_from_metadata, run_cli, snapshot,
-                     write_metadata, write_nics)
+                     with_os, write_metadata, write_nics)
 from packetnetworking import nics
 
 RELEASES = ["centos 7", "rocky 8", "almalinux 9", "rhel 9.4"]
@@ -172,6 +172,7 @@ def _doc_for(macs):
 ])
 def test_lshw_capture_through_the_cli(tmp_path, rootfs, name, macs, names):
     meta = write_metadata(tmp_path / "m.json", _doc_for(macs))
+    with_os(rootfs, "centos", "7")
     code, out, err = run_cli(["-M", meta, "--nics-file", CAPTURES / name, "-o", "centos 7",
                               "-t", rootfs, "--resolvers", "192.0.2.53"])
     assert (code, err) == (0, ""), err
