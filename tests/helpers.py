@@ -10,8 +10,10 @@ Import with ``from helpers import ...`` (pytest puts ``tests/`` on ``sys.path``)
 - ``run_cli(args, subprocess=False, stdin=None, env=None)``: ``(exit code, stdout, stderr)``.
 - ``snapshot(root)``: ``{relpath: (st_mode, bytes | link target | None for a directory)}``,
   for "the rootfs is unchanged" assertions (``assert snapshot(root) == before``).
-- ``with_os(root)``: put a ``usr/lib/os-release`` in a target root, as in a mounted image
-  (the CLI warns "is the target image mounted?" about a root without one); returns it.
+- ``with_os(root, distro, version=None)``: put a ``usr/lib/os-release`` naming that OS (ID,
+  VERSION_ID) in a target root, as in a mounted image (the CLI warns "is the target image
+  mounted?" about a root without one); returns it. ``os_release(distro, version)``: that
+  file's text, for roots built by hand. Give the OS the run's ``-o`` names.
 - ``read_kv(path)``: a ``KEY=value`` file (ifcfg, sysconfig) as a dict, quotes stripped.
 - ``DOCUMENTS`` / ``CAPTURES``: the real-world shapes in ``tests/fixtures/documents`` (metadata)
   and ``tests/fixtures/lshw`` (captures), written for these tests after public samples;
@@ -274,9 +276,35 @@ def read_kv(path):
     return values
 
 
-def with_os(root):
-    """``root`` with ``usr/lib/os-release``: a target the CLI does not warn about."""
+#: ``NAME`` of each distro's os-release, by ``ID`` (the tool's distro names are os-release IDs).
+OS_RELEASE_NAMES = {
+    "alpine": "Alpine Linux", "almalinux": "AlmaLinux", "centos": "CentOS Linux",
+    "debian": "Debian GNU/Linux", "fedora": "Fedora Linux",
+    "flatcar": "Flatcar Container Linux by Kinvolk", "opensuse": "openSUSE Leap",
+    "opensuse-leap": "openSUSE Leap", "rhel": "Red Hat Enterprise Linux",
+    "rocky": "Rocky Linux", "scientific": "Scientific Linux", "sles": "SLES",
+    "ubuntu": "Ubuntu",
+}
+
+
+def os_release(distro, version=None):
+    """The text of an os-release saying ``ID=distro`` and ``VERSION_ID=version``, with
+    the NAME and PRETTY_NAME the distro ships."""
+    name = OS_RELEASE_NAMES.get(distro, distro.capitalize())
+    lines = [f'NAME="{name}"', f"ID={distro}"]
+    if version:
+        lines.append(f'VERSION_ID="{version}"')
+    pretty = f"{name} {version}" if version else name
+    lines.append(f'PRETTY_NAME="{pretty}"')
+    return "\n".join(lines) + "\n"
+
+
+def with_os(root, distro, version=None):
+    """``root`` with ``usr/lib/os-release`` naming ``distro`` and ``version`` (ID and
+    VERSION_ID), as in a mounted image of that OS; returns ``root``. Give the OS the
+    run's ``-o`` names: that is what OSIE's ``detect_os`` read from the same root.
+    """
     path = Path(root) / "usr/lib/os-release"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('NAME="Test"\n')
+    path.write_text(os_release(distro, version))
     return root

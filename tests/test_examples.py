@@ -1,34 +1,53 @@
-"""The commands of examples/README.md, run as written, with both bundled NIC files.
+"""The commands of examples/README.md and the README's quick start, run as written, with
+both bundled NIC files.
 
 Each command is taken from the page itself (a command the page shows cannot go stale);
-only its target directory is replaced by a temporary one. What the page tells the reader
-to look at is checked below, written out by hand for each example.
+only its target directory is replaced by a temporary one, prepared as the command line
+prepares it (a copy of the example target root, ``examples/target``). What the page tells
+the reader to look at is checked below, written out by hand for each example.
 """
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
 
-from helpers import REPO, run_cli, snapshot, with_os
+from helpers import REPO, run_cli, snapshot
 from test_debian import parse_eni
 
 EXAMPLES = REPO / "examples"
 PAGE = EXAMPLES / "README.md"
+#: The example target root: what a mounted Debian 12 image has that the tool reads.
+TARGET = EXAMPLES / "target"
 NIC_FILES = ("examples/lshw.xml", "examples/nics.json")
 RESOLVER = "192.0.2.53"
 
 
+def command_lines(text, program):
+    """``[(argv, words of the commands before it on its line)]`` of every ``program``
+    command in the ``sh`` blocks of ``text``."""
+    found = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        for line in block.splitlines():
+            parts = [shlex.split(part) for part in line.split("&&")]
+            for i, words in enumerate(parts):
+                if words and words[0] == program:
+                    found.append((words[1:], parts[:i]))
+    return found
+
+
 def page_commands():
     """``{metadata file: argv}`` of every ``packet-networking`` command on the page."""
-    commands = {}
-    for block in re.findall(r"```sh\n(.*?)```", PAGE.read_text(), re.S):
-        for line in block.splitlines():
-            for part in line.split("&&"):
-                words = shlex.split(part)
-                if words and words[0] == "packet-networking":
-                    commands[words[words.index("-M") + 1]] = words[1:]
-    return commands
+    return {argv[argv.index("-M") + 1]: argv
+            for argv, _ in command_lines(PAGE.read_text(), "packet-networking")}
+
+
+def assert_prepares_the_example_target(argv, before):
+    """The line creates the -t directory and copies the example target root into it."""
+    target = argv[argv.index("-t") + 1]
+    assert before[-2:] == [["mkdir", "-p", target], ["cp", "-R", "examples/target/.", target]], \
+        before
 
 
 def stanza(stanzas, name, family="inet"):
@@ -43,7 +62,7 @@ BOND_OPTIONS = {"bond-mode": "802.3ad", "bond-miimon": "100", "bond-lacp-rate": 
                 "bond-xmit-hash-policy": "layer3+4"}
 
 
-def check_bonded(root, stanzas):
+def check_bonded(root, stanzas, resolver=RESOLVER):
     method, bond0 = stanza(stanzas, "bond0")
     assert method == "static"
     assert {k: bond0[k] for k in ("address", "netmask", "gateway", "bond-slaves", "hwaddress")} \
@@ -66,7 +85,7 @@ def check_bonded(root, stanzas):
     assert re.findall(r'ATTR\{address\}=="([0-9a-f:]+)".*NAME="(\w+)"', rules) == [
         ("b8:ce:f6:10:20:30", "enp1s0f0"), ("b8:ce:f6:10:20:31", "enp1s0f1")]
     assert "bonding" in (root / "etc/modules").read_text().split()
-    assert f"nameserver {RESOLVER}" in (root / "etc/resolv.conf").read_text()
+    assert f"nameserver {resolver}" in (root / "etc/resolv.conf").read_text()
     assert (root / "etc/hostname").read_text().strip() == "web-01.example.net"
 
 
@@ -128,17 +147,32 @@ CHECKS = {
 def test_the_page_shows_one_command_per_example():
     documents = {f"examples/{p.name}" for p in EXAMPLES.glob("metadata*.json")}
     assert set(page_commands()) == documents == set(CHECKS)
+    for argv, before in command_lines(PAGE.read_text(), "packet-networking"):
+        assert_prepares_the_example_target(argv, before)
 
 
-def run_command(argv, root, nic_file):
-    """The page's command with its target replaced by ``root`` and its NIC file by
+def test_the_example_target_says_debian_12_as_the_commands_do():
+    """Its os-release agrees with the commands' -o, as detect_os's would."""
+    fields = dict(line.split("=", 1) for line in
+                  (TARGET / "etc/os-release").read_text().splitlines())
+    assert (fields["ID"], fields["VERSION_ID"]) == ("debian", '"12"')
+    assert sorted(p.relative_to(TARGET).as_posix() for p in TARGET.rglob("*")
+                  if p.is_file()) == ["etc/os-release"]
+    for argv in page_commands().values():
+        assert argv[argv.index("-o") + 1] == "debian 12"
+
+
+def run_command(argv, root, nic_file, env=None):
+    """The page's command with its target replaced by ``root`` (prepared as the page's
+    line prepares its own: a copy of the example target) and its NIC file by
     ``nic_file``; paths are taken from the top of the repository."""
     args = list(argv)
     assert args[args.index("--nics-file") + 1] == NIC_FILES[0]
     args[args.index("--nics-file") + 1] = nic_file
     args[args.index("-t") + 1] = str(root)
     args = [str(REPO / a) if a.startswith("examples/") else a for a in args]
-    return run_cli(args, env={"PACKET_RESOLVERS": RESOLVER})
+    shutil.copytree(TARGET, root, dirs_exist_ok=True)
+    return run_cli(args, env=env)
 
 
 @pytest.mark.parametrize("example", sorted(CHECKS))
@@ -146,11 +180,28 @@ def test_example_command_writes_what_the_page_describes(tmp_path, example):
     argv = page_commands()[example]
     trees = []
     for nic_file in NIC_FILES:
-        root = with_os(tmp_path / Path(nic_file).stem)  # a target with an OS: no warning
-        code, out, err = run_command(argv, root, nic_file)
+        root = tmp_path / Path(nic_file).stem
+        root.mkdir()
+        code, out, err = run_command(argv, root, nic_file, env={"PACKET_RESOLVERS": RESOLVER})
         assert (code, err) == (0, ""), err
         assert out == f"Configuration files written to root filesystem '{root}'\n"
         interfaces = (root / "etc/network/interfaces").read_text()
         CHECKS[example](root, parse_eni(interfaces)[0])
+        assert (root / "etc/os-release").read_bytes() == (TARGET / "etc/os-release").read_bytes()
         trees.append(snapshot(root))
     assert trees[0] == trees[1], "the lshw capture and the JSON NIC list disagree"
+
+
+def test_the_readme_quick_start_writes_the_bonded_example(tmp_path):
+    readme = (REPO / "README.md").read_text()
+    quick_start = readme[readme.index("## Quick start"):readme.index("\n## ", readme.index(
+        "## Quick start"))]
+    [(argv, before)] = command_lines(quick_start, ".venv/bin/packet-networking")
+    assert_prepares_the_example_target(argv, before)
+    assert argv[argv.index("-M") + 1] == "examples/metadata.json"
+    resolver = argv[argv.index("--resolvers") + 1]
+    root = tmp_path / "pn-root"
+    root.mkdir()
+    code, out, err = run_command(argv, root, NIC_FILES[0], env={"PACKET_RESOLVERS": None})
+    assert (code, err) == (0, ""), err
+    check_bonded(root, parse_eni((root / "etc/network/interfaces").read_text())[0], resolver)

@@ -217,7 +217,7 @@ def plugin_distribution(tmp_path, monkeypatch):
 
 
 def test_entry_point_hooks_are_loaded_and_run(plugin_distribution, tmp_path, rootfs):
-    with_os(rootfs)
+    with_os(rootfs, "centos", "7")
     code, out, err = run_cli(_cli_files(tmp_path, make_metadata()) + ["-t", rootfs])
     assert (code, err) == (0, "")
     assert (rootfs / "etc" / "motd").read_text() == "plugin for node-01.example.net\n"

@@ -36,14 +36,16 @@ def host(tmp_path, monkeypatch):
 
 def run(tmp_path, option):
     doc = make_metadata()
-    root = with_os(tmp_path / "root")  # a target with an OS: no warning of its own
+    root = with_os(tmp_path / "root", *option.split())
+    before = snapshot(root)
     code, out, err = run_cli(["-M", write_metadata(tmp_path / "m.json", doc), "--nics-file",
                               write_nics(tmp_path / "n.json", nics_from_metadata(doc)),
                               "-o", option, "-t", root])
     assert code == 0, err
-    # every file but etc/hosts, whose localhost lines name loopback addresses
-    text = "\n".join(content.decode() for path, (_, content) in snapshot(root).items()
-                     if isinstance(content, bytes) and path != "etc/hosts")
+    # every file written but etc/hosts, whose localhost lines name loopback addresses
+    text = "\n".join(content.decode() for path, (mode, content) in snapshot(root).items()
+                     if isinstance(content, bytes) and path != "etc/hosts"
+                     and before.get(path) != (mode, content))
     return text, err
 
 

@@ -54,7 +54,7 @@ def doc():
 def args(tmp_path, doc, rootfs):
     nics = write_nics(tmp_path / "nics.json", nics_from_metadata(doc))
     return ["--nics-file", nics, "-o", "centos 7", "--resolvers", "192.0.2.53", "-t",
-            with_os(rootfs)]
+            with_os(rootfs, "centos", "7")]
 
 
 def url(httpserver):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, make_metadata, nics_from_metadata, run_cli, snapshot, with_os, \
+from helpers import REPO, make_metadata, nics_from_metadata, os_release, run_cli, snapshot, \
     write_metadata, write_nics
 from packetnetworking import releases
 
@@ -73,8 +73,6 @@ def server(tmp_path):
         nics = write_nics(tmp_path / "nics.json", nics_from_metadata(doc))
         root = tmp_path / f"root{len(list(tmp_path.glob('root*')))}"
         root.mkdir()
-        if not any("os-release" in path for path in root_files or {}):
-            with_os(root)  # an image is there (not the warning these tests look for)
         for path, content in (root_files or {}).items():
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +107,9 @@ def warnings(err):
                          ids=[f[0] for f in OSIE_FORMS])
 def test_every_os_detect_os_prints_is_written_for_without_warning(server, option, expected,
                                                                    family):
-    code, err, written = server(option, {"distro": "centos", "version": "7"})
+    # the root detect_os read: an os-release of the OS it printed
+    code, err, written = server(option, {"distro": "centos", "version": "7"},
+                                {"etc/os-release": os_release(*expected.split())})
     assert code == 0, err
     assert wrote_for(err) == expected
     assert any(FAMILY_FILES[family].match(p) for p in written), sorted(written)
@@ -118,9 +118,8 @@ def test_every_os_detect_os_prints_is_written_for_without_warning(server, option
 
 @pytest.mark.parametrize("option", ["SUSE", "SUSE n/a", "SUSELINUX ", "sles"])
 def test_a_suse_distro_alone_takes_the_metadata_version(server, option):
-    # the image says which OS it is, not which version: the metadata's is taken
     code, err, written = server(option, {"distro": "sles", "version": "15"},
-                                root_files={"etc/os-release": 'ID="sles"\n'})
+                                {"etc/os-release": os_release("sles", "15.6")})
     assert code == 0, err
     assert wrote_for(err) == "sles 15"
     assert "etc/sysconfig/network/ifcfg-bond0" in written
@@ -212,6 +211,13 @@ def test_an_unknown_id_uses_a_known_id_like_with_a_warning(server):
     assert [w for w in warnings(err) if "someel" in w and "ID_LIKE" in w], err
 
 
+def test_an_os_release_without_id_is_a_warning_and_the_metadata_names_the_os(server):
+    code, err, written = server(None, {"distro": "ubuntu", "version": "22.04"},
+                                {"etc/os-release": 'NAME="Custom image"\n'})
+    assert (code, wrote_for(err)) == (0, "ubuntu 22.04"), err
+    assert [w for w in warnings(err) if "etc/os-release has no ID" in w], err
+
+
 def test_no_os_anywhere_is_exit_20_and_writes_nothing(server):
     code, err, written = server(None, None, verbose=None)
     assert code == 20
@@ -241,7 +247,9 @@ def test_centos_6_gets_the_oldest_rule_without_link_files(server):
     "openSUSE 16.0", "Debian 13", "Ubuntu 24.04", "Fedora 41", "Fedora 43", "alpine 3.20",
     "flatcar 4081.2.0"])
 def test_every_supported_release_has_its_own_rule(server, option):
-    code, err, written = server(option, None)
+    distro, version = option.split()
+    code, err, written = server(option, None, {"etc/os-release": os_release(
+        releases.find_distro(distro).name, version)})
     assert code == 0, err
     assert warnings(err) == []
     family = releases.find_distro(option.split()[0]).family

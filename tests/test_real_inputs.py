@@ -21,13 +21,15 @@ PUBLIC, PRIVATE, IPV6 = "198.51.100.23", "10.66.4.5", "2001:db8:10:2a00::3"
 
 
 def run(tmp_path, doc, option):
-    """``(exit code, stderr, text of every file written but etc/hosts)``."""
-    root = with_os(tmp_path / "root")  # a target with an OS: no warning of its own
+    """``(exit code, stderr, {path: text} of every file written)``, into a root holding
+    the os-release of the OS ``option`` names, as a mounted image does."""
+    root = with_os(tmp_path / "root", *option.split())
+    before = snapshot(root)
     code, out, err = run_cli(["-M", write_metadata(tmp_path / "m.json", doc), "--nics-file",
                               write_nics(tmp_path / "n.json", nics_from_metadata(doc)),
                               "-o", option, "-t", root, "--resolvers", "192.0.2.53"])
-    files = {path: content.decode() for path, (_, content) in snapshot(root).items()
-             if isinstance(content, bytes) and path != "usr/lib/os-release"}
+    files = {path: content.decode() for path, (mode, content) in snapshot(root).items()
+             if isinstance(content, bytes) and before.get(path) != (mode, content)}
     return code, err, files
 
 

@@ -172,8 +172,9 @@ def _doc_for(macs):
 ])
 def test_lshw_capture_through_the_cli(tmp_path, rootfs, name, macs, names):
     meta = write_metadata(tmp_path / "m.json", _doc_for(macs))
+    with_os(rootfs, "centos", "7")
     code, out, err = run_cli(["-M", meta, "--nics-file", CAPTURES / name, "-o", "centos 7",
-                              "-t", with_os(rootfs), "--resolvers", "192.0.2.53"])
+                              "-t", rootfs, "--resolvers", "192.0.2.53"])
     assert (code, err) == (0, ""), err
     files = texts(rootfs)
     for mac, nic in zip(macs, names):

@@ -488,7 +488,7 @@ def cli_args(tmp_path):
 
 
 def test_cli_twice_gives_a_byte_identical_tree_and_says_it_is_up_to_date(cli_args, rootfs):
-    with_os(rootfs)
+    with_os(rootfs, "centos", "7")
     code, out, err = run_cli(cli_args + ["-t", rootfs])
     assert (code, err) == (0, "")
     assert out == f"Configuration files written to root filesystem '{rootfs}'\n"
@@ -514,7 +514,7 @@ def test_cli_file_modes(cli_args, rootfs):
 
 
 def test_cli_dry_run_prints_actions_and_diffs_and_writes_nothing(cli_args, rootfs):
-    with_os(rootfs)
+    with_os(rootfs, "centos", "7")
     (rootfs / "etc").mkdir()
     (rootfs / "etc/hostname").write_text("old-name\n")
     before = snapshot(rootfs)
@@ -764,7 +764,7 @@ def test_a_run_writes_links_moves_and_keeps_aside_what_its_tasks_ask(cli_args, r
     from packetnetworking.builder import Task
     from packetnetworking.hooks import BuilderHook
 
-    with_os(rootfs)
+    with_os(rootfs, "centos", "7")
     (rootfs / "etc/netplan").mkdir(parents=True)
     (rootfs / "etc/netplan/50-cloud-init.yaml").write_text("network: {version: 2}\n")
     (rootfs / "etc/hostname").write_text("image-default\n")
