@@ -4,6 +4,10 @@ A ``NetworkBuilder`` fills ``self.tasks`` with ``{path relative to the rootfs:
 template name | None (delete) | Task}``; a ``DistroBuilder`` lists the network
 builders of a family; the ``Builder`` picks the distro builder, renders every
 task (pure, no disk access) and hands the result to the writer.
+
+Around the chosen stack's files, the run also makes the target's other stacks
+step aside (ownership.py), enables the chosen stack's units (units.py) and
+removes what an earlier run wrote and this one does not (manifest.py).
 """
 import dataclasses
 import functools
@@ -55,6 +59,12 @@ class NetworkBuilder:
     def build_tasks(self):
         raise NotImplementedError
 
+    def keep(self, path):
+        """Leave ``path`` as it is: not written by this run, and not removed even if an
+        earlier run wrote it (see manifest.py)."""
+        if self.distro_builder is not None:
+            self.distro_builder.kept.add(path)
+
     def context(self):
         """Values every template of this builder sees."""
         return {}
@@ -95,6 +105,10 @@ class DistroBuilder:
     - ``releases``: ``{distro: (releases.Release, ...)}``, what differs between
       versions; ``release`` is the rule for the target's version.
 
+    - ``stack_configs``: the ``ownership.StackConfig`` of each stack the family
+      writes itself (what it reads, how it steps aside, its units); the shared
+      stacks and cloud-init have theirs in ``packetnetworking.stacks``.
+
     The stack comes from ``--renderer`` or, with ``auto``, from
     ``detect_stack()`` (what the target root runs). Override
     ``select_network_builders()`` for anything else.
@@ -106,6 +120,7 @@ class DistroBuilder:
     native_stacks = {}
     accepted_stacks = ()
     releases = {}
+    stack_configs = ()
     registry = []
     _builtin_slot = None  # set by packetnetworking.distros when it is imported
 
@@ -130,6 +145,7 @@ class DistroBuilder:
         self.options = options or {}
         self.stack = None
         self.stack_reason = ""
+        self.kept = set()  # paths builders leave as they are (NetworkBuilder.keep)
 
     @property
     def os(self):
@@ -144,9 +160,12 @@ class DistroBuilder:
 
     @property
     def target(self):
-        """Read-only view of the target root, confined to it (see target.py)."""
+        """Read-only view of the target root, confined to it (see target.py); one for
+        the run, its handles closed when ``build()`` ends."""
         from packetnetworking.target import TargetRoot
-        return TargetRoot(self.rootfs)
+        if getattr(self, "_target", None) is None:
+            self._target = TargetRoot(self.rootfs)
+        return self._target
 
     def available_stacks(self):
         """``{stack name: [NetworkBuilder classes]}`` of every stack the family accepts."""
@@ -197,15 +216,52 @@ class DistroBuilder:
     def context(self):
         return {"stack": self.stack}
 
+    def all_stack_configs(self):
+        """The StackConfig of every stack the target may run: the family's own, then
+        cloud-init's and the shared stacks'."""
+        from packetnetworking import stacks as shared
+        return list(self.stack_configs) + shared.shared_configs()
+
     def build(self):
-        tasks = {}
-        self.builders = []
-        for cls in self.select_network_builders():
-            builder = cls(self.network, self)
-            self.builders.append(builder)
-            for path, task in builder.build().items():
-                tasks[path] = (task, builder)
-        return tasks
+        try:
+            tasks = {}
+            self.builders = []
+            classes = self.select_network_builders()
+            configs = self.all_stack_configs()
+            for cls in classes + [b for config in configs for b in config.builders]:
+                builder = cls(self.network, self)
+                self.builders.append(builder)
+                for path, task in builder.build().items():
+                    tasks[path] = (task, builder)
+            for path, task in self.take_ownership(tasks, configs).items():
+                tasks[path] = (task, None)
+            return tasks
+        finally:
+            self.target.close()
+
+    def take_ownership(self, tasks, configs):
+        """``{path: Task}``: the other stacks step aside, the chosen one is enabled.
+
+        Reads the manifest of an earlier run (``self.manifest``, its entries'
+        states in ``self.manifest_states``): the files it wrote that this run does
+        not write are removed by its cleanup (``Builder.plan``) rather than moved
+        aside."""
+        from packetnetworking import ownership, units
+        from packetnetworking.manifest import Manifest
+
+        target = self.target
+        self.manifest = Manifest.load(target)
+        self.manifest_states = self.manifest.check(target)
+        ours = self.manifest.removable(self.manifest_states)
+        devices = ownership.Devices.of(self.network)
+        owned = ownership.step_aside(configs, self.stack, devices, target, keep=set(tasks),
+                                     ours=ours)
+        chosen = [config for config in configs if config.name == self.stack]
+        for config in chosen:
+            for path, task in units.enable(config.units, target, ours=ours).items():
+                if path not in tasks and path not in owned:
+                    owned[path] = task
+        return owned
 
     @classmethod
     def find(cls, distro):
@@ -351,19 +407,30 @@ class Builder:
                                       f"{err}") from err
         return FileOp(task.action, content, task.mode, keep_aside=task.keep_aside)
 
+    def plan(self, rootfs):
+        """``{path: FileOp}``: every change of the run, the manifest's included."""
+        tasks = self.build_tasks(rootfs)
+        rendered = self.render(tasks)
+        distro = self.distro_builder
+        manifest = getattr(distro, "manifest", None)
+        if manifest is not None:
+            rendered.update(manifest.finish(rendered, distro.manifest_states, distro.kept))
+        return rendered
+
     def run(self, rootfs, dry_run=False, writer=None):
         """Build, render and write. The ``written`` hooks run inside the writer's
         transaction: one that fails undoes the run."""
         from packetnetworking import writer as default_writer
 
-        tasks = self.build_tasks(rootfs)
-        rendered = self.render(tasks)
-
         def written(result):
             hooks.trigger("written", self, rootfs, result)
 
-        return (writer or default_writer).apply(rootfs, rendered, dry_run=dry_run,
-                                                on_written=None if dry_run else written)
+        # what is planned depends on the target (the manifest, the other stacks' files):
+        # a concurrent run must not change it between this run's reading and writing
+        with default_writer.locked(rootfs):
+            rendered = self.plan(rootfs)
+            return (writer or default_writer).apply(rootfs, rendered, dry_run=dry_run,
+                                                    on_written=None if dry_run else written)
 
 
 class TemplateFailure(PacketNetworkingError):

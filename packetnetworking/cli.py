@@ -109,7 +109,9 @@ def _check_target(rootfs):
                                 "e.g. -t /mnt/target")
     from packetnetworking.target import TargetRoot
 
-    if not TargetRoot(rootfs).any("etc/os-release", "usr/lib/os-release"):
+    with TargetRoot(rootfs) as view:
+        has_os = view.any("etc/os-release", "usr/lib/os-release")
+    if not has_os:
         log.warning("no etc/os-release nor usr/lib/os-release in %s: is the target image "
                     "mounted there? Writing anyway", rootfs)
 

@@ -13,7 +13,8 @@ Promises, each tested (tests/test_writer.py, tests/hostile/; docs/reliability.md
 - idempotent: unchanged files are not touched, appends add only missing lines, a
   delete or move-aside of a file that is not there is no change;
 - serialised: an exclusive lock on the root directory itself (no lock file is left
-  behind) keeps two runs from interleaving;
+  behind) keeps two runs from interleaving; a run holds it (``locked``) from before it
+  reads the target to decide what to write until it has written;
 - after a SIGKILL or a power cut each file is still either old or new, and the next
   run removes the temporary files left behind.
 
@@ -108,12 +109,55 @@ class WriteResult:
         return [c for c in self.changes if c.action == UNCHANGED and c.old_stat is not None]
 
 
+#: (st_dev, st_ino) of the roots this process holds the lock of (``locked``).
+_HELD = set()
+
+
+class locked:
+    """Hold the root's lock while the run reads the target to decide what to write
+    (the manifest, the other stacks' files) and then writes: a second run waits
+    before it reads anything. ``apply`` inside it does not lock again. A root that
+    cannot be opened is not locked here: ``apply`` says what is wrong with it."""
+
+    def __init__(self, rootfs):
+        self.rootfs = rootfs
+        self.fd = None
+
+    def __enter__(self):
+        try:
+            self.fd = os.open(self.rootfs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return self
+        try:
+            _lock(self.fd, self.rootfs)
+        except BaseException:
+            os.close(self.fd)
+            self.fd = None
+            raise
+        st = os.fstat(self.fd)
+        self.key = (st.st_dev, st.st_ino)
+        _HELD.add(self.key)
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            _HELD.discard(self.key)
+            fd, self.fd = self.fd, None
+            try:
+                os.close(fd)  # releases the lock
+            except OSError:
+                pass  # a descriptor only read from: nothing written is at stake
+        return False
+
+
 def apply(rootfs, ops, dry_run=False, on_written=None):
     """Plan every change of ``ops`` (``{path: FileOp}``), then (unless ``dry_run``) make
     them all or none. ``on_written(result)`` is called once every change is in place
     and can still be undone: if it raises, the run is undone and the error re-raised."""
     with confine.Root(rootfs) as root:
-        _lock(root.top.fd, rootfs)  # released when the root's handle is closed
+        st = os.fstat(root.top.fd)
+        if (st.st_dev, st.st_ino) not in _HELD:
+            _lock(root.top.fd, rootfs)  # released when the root's handle is closed
         changes = [_plan(root, path, ops[path]) for path in sorted(ops)]
         _refuse_conflicts(changes)
         result = WriteResult(os.path.realpath(rootfs), changes)

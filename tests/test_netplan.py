@@ -12,13 +12,12 @@ from packetnetworking.builder import Builder, DistroBuilder
 from packetnetworking.errors import UnsupportedOS
 from packetnetworking.nics import NIC
 from packetnetworking.stacks import shared_stacks
-from packetnetworking.stacks.netplan import CloudInitNetworkOffBuilder, NetplanBuilder
+from packetnetworking.stacks.netplan.builder import NetplanBuilder
+from packetnetworking.tasks import ASIDE_SUFFIX
 from stack_cases import (CASES, MACS, NAMES, PUBLIC4, RESOLVERS, document, parse_unit,
                          render_stack, require_tool, routes, run_cli, values)
 
 NETPLAN_FILE = "etc/netplan/50-packet.yaml"
-FOREIGN = ["etc/netplan/00-installer-config.yaml", "etc/netplan/01-netcfg.yaml",
-           "etc/netplan/50-cloud-init.yaml", "etc/netplan/90-default.yaml"]
 
 
 def render(doc, nic_count, **kwargs):
@@ -200,7 +199,7 @@ def test_deterministic():
 
 
 def test_registered_as_shared_stack():
-    assert shared_stacks()["netplan"] == [NetplanBuilder, CloudInitNetworkOffBuilder]
+    assert shared_stacks()["netplan"] == [NetplanBuilder]
 
 
 # --- through the CLI, on roots shaped like real images --------------------------------------
@@ -257,14 +256,16 @@ def _touch(root, *paths, content=""):
 
 
 @needs_debian_family
-def test_debian_cloud_root_replaces_the_image_netplan_file(tmp_path):
+def test_debian_cloud_root_moves_the_image_netplan_file_aside(tmp_path):
     """Debian 12 cloud ships 90-default.yaml (DHCP on every en*): its generated
-    10-netplan-all-en.network sorts before ours and would win, so it goes."""
+    10-netplan-all-en.network sorts before ours and would win, so it steps aside."""
     root = tmp_path / "root"
     _touch(root, "usr/sbin/netplan", "usr/bin/cloud-init", "etc/cloud/cloud.cfg")
     _touch(root, "etc/netplan/90-default.yaml", content=DEBIAN_CLOUD_DEFAULT)
     assert _run(tmp_path, root, "debian 12") == 0
     assert not (root / "etc/netplan/90-default.yaml").exists()
+    aside = root / f"etc/netplan/90-default.yaml{ASIDE_SUFFIX}"
+    assert aside.read_text() == DEBIAN_CLOUD_DEFAULT
     ours = root / NETPLAN_FILE
     assert stat.S_IMODE(ours.stat().st_mode) == 0o600
     cloud = yaml.safe_load((root / "etc/cloud/cloud.cfg.d/99-packet-networking.cfg").read_text())
@@ -289,7 +290,7 @@ def test_without_the_cleanup_the_image_file_would_win(tmp_path):
 
 
 @needs_debian_family
-def test_ubuntu_installer_file_removed_resolved_stub_left_alone(tmp_path):
+def test_ubuntu_cloud_init_file_moved_aside_resolved_stub_left_alone(tmp_path):
     root = tmp_path / "root"
     _touch(root, "usr/sbin/netplan")
     _touch(root, "etc/netplan/50-cloud-init.yaml", content=CLOUD_INIT_NETPLAN)
@@ -298,7 +299,9 @@ def test_ubuntu_installer_file_removed_resolved_stub_left_alone(tmp_path):
     (root / "etc/resolv.conf").symlink_to("../run/systemd/resolve/stub-resolv.conf")
     assert _run(tmp_path, root, "ubuntu 24.04") == 0
     assert not (root / "etc/netplan/50-cloud-init.yaml").exists()
-    # Not an installer's interface file: kept (it only names NetworkManager as default).
+    assert (root / f"etc/netplan/50-cloud-init.yaml{ASIDE_SUFFIX}").read_text() == \
+        CLOUD_INIT_NETPLAN
+    # It configures no device (it only names NetworkManager as default): kept.
     assert (root / "etc/netplan/01-network-manager-all.yaml").exists()
     assert os.readlink(root / "etc/resolv.conf") == "../run/systemd/resolve/stub-resolv.conf"
     # No cloud-init in this root: nothing written for it.

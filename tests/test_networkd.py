@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from packetnetworking.stacks import shared_stacks
-from packetnetworking.stacks.networkd import NetworkdBuilder, NetworkManagerUnmanagedBuilder
+from packetnetworking.stacks.networkd.builder import NetworkdBuilder
 from stack_cases import (CASES, MACS, NAMES, RESOLVERS, document, parse_unit, render_stack,
                          routes, run_cli, values)
 
@@ -133,7 +133,7 @@ def test_no_resolvers_no_dns_lines():
 
 
 def test_registered_as_shared_stack():
-    assert shared_stacks()["networkd"] == [NetworkdBuilder, NetworkManagerUnmanagedBuilder]
+    assert shared_stacks()["networkd"] == [NetworkdBuilder]
 
 
 # --- through the CLI: Flatcar (networkd only) and a forced renderer -------------------------
@@ -161,7 +161,8 @@ def test_flatcar_gets_networkd_and_keeps_resolved_link(tmp_path):
         "etc/hostname", "etc/hosts",
         f"{DIR}/05-packet-bond0.netdev", f"{DIR}/05-packet-bond0.network",
         f"{DIR}/05-packet-{NAMES[0]}.link", f"{DIR}/05-packet-{NAMES[0]}.network",
-        f"{DIR}/05-packet-{NAMES[1]}.link", f"{DIR}/05-packet-{NAMES[1]}.network"])
+        f"{DIR}/05-packet-{NAMES[1]}.link", f"{DIR}/05-packet-{NAMES[1]}.network",
+        "var/lib/packet-networking/manifest.json"])
     # resolv.conf is resolved's link, left alone; the servers are in DNS=.
     assert os.readlink(root / "etc" / "resolv.conf") == "../run/systemd/resolve/resolv.conf"
     bond = parse_unit((root / DIR / "05-packet-bond0.network").read_text())
@@ -186,7 +187,7 @@ def test_forced_networkd_on_a_family_that_accepts_it(tmp_path):
     assert not (root / "etc/NetworkManager/system-connections").exists()
 
 
-NM_CONF = "etc/NetworkManager/conf.d/90-packet-networkd.conf"
+NM_CONF = "etc/NetworkManager/conf.d/90-packet-networking.conf"
 
 
 def test_networkmanager_in_the_target_leaves_networkds_devices_alone(tmp_path):

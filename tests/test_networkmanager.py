@@ -28,7 +28,7 @@ from helpers import load_document, make_metadata, nics_from_metadata, run_cli, s
     write_metadata, write_nics
 from packetnetworking.errors import MetadataError
 from packetnetworking.stacks import shared_stacks
-from packetnetworking.stacks.networkmanager import BUILDERS
+from packetnetworking.stacks.networkmanager.builder import BUILDERS
 from packetnetworking.stacks.networkmanager import builder as nm
 
 SYSTEM_PYTHON = os.environ.get("PN_TEST_NM_PYTHON", "/usr/bin/python3")

@@ -16,6 +16,7 @@ from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.distros.debian.builder import ModulesBuilder
 from packetnetworking.distros.debian.eni import eni_devices
+from packetnetworking.distros.debian.foreign import ENI
 from packetnetworking.model import _natural_key
 from packetnetworking.releases import Release
 from packetnetworking.releases import names as distro_names
@@ -72,6 +73,7 @@ class AlpineBuilder(DistroBuilder):
     network_builders = [HostFilesBuilder]
     native_stacks = {"eni": [AlpineInterfacesBuilder, ModulesBuilder, MdevNamesBuilder]}
     accepted_stacks = ("eni",)
+    stack_configs = (ENI,)
 
     def build(self):
         # mactab pins the metadata names, so they are the names the OS will use

@@ -25,6 +25,7 @@ class HostFilesBuilder(NetworkBuilder):
         if not self.network.resolvers:
             log.warning("no resolvers (none in --resolvers nor this host's /etc/resolv.conf): "
                         "%s left alone", self.resolv_conf)
+            self.keep(self.resolv_conf)
             return
         self.tasks[self.resolv_conf] = "resolv.conf.j2"
 

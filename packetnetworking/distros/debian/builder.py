@@ -12,6 +12,7 @@ from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.distros.debian import releases
 from packetnetworking.distros.debian.eni import eni_devices
+from packetnetworking.distros.debian.foreign import ENI
 from packetnetworking.releases import names as distro_names
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class DebianHostFilesBuilder(HostFilesBuilder):
         if not self.network.resolvers:
             log.warning("no resolvers (none in --resolvers nor this host's /etc/resolv.conf): "
                         "%s left alone", RESOLVED_CONF)
+            self.keep(RESOLVED_CONF)
             return
         self.tasks[RESOLVED_CONF] = f"{TEMPLATES}:resolved.conf.j2"
 
@@ -102,6 +104,7 @@ class DebianBuilder(DistroBuilder):
     network_builders = [DebianHostFilesBuilder]
     native_stacks = {"eni": [EniInterfacesBuilder, ModulesBuilder, UdevRulesBuilder]}
     accepted_stacks = ("eni", "netplan", "networkmanager", "networkd")
+    stack_configs = (ENI,)
 
 
 class UbuntuBuilder(DebianBuilder):

@@ -10,6 +10,7 @@ import logging
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder, Task
 from packetnetworking.distros.common import HostFilesBuilder
+from packetnetworking.distros.redhat.foreign import IFCFG_RH
 from packetnetworking.releases import Release
 from packetnetworking.releases import names as distro_names
 from packetnetworking.stacks.selection import NETWORK_SCRIPTS, NETWORKMANAGER
@@ -158,6 +159,7 @@ class RedHatBuilder(DistroBuilder):
     native_stacks = {"ifcfg": [IfcfgBondedBuilder, IfcfgIndividualBuilder,
                                NetworkManagerRemovalBuilder]}
     accepted_stacks = ("ifcfg", "networkmanager", "networkd")
+    stack_configs = (IFCFG_RH,)
 
     _keeps_nm = None
 

@@ -9,6 +9,7 @@ import logging
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
+from packetnetworking.distros.suse.foreign import SUSE_IFCFG
 from packetnetworking.releases import Release
 from packetnetworking.releases import names as distro_names
 
@@ -120,3 +121,4 @@ class SuseBuilder(DistroBuilder):
     native_stacks = {"ifcfg": [WickedBondedBuilder, WickedIndividualBuilder,
                                NetconfigDNSBuilder]}
     accepted_stacks = ("ifcfg", "networkmanager")
+    stack_configs = (SUSE_IFCFG,)

@@ -1,3 +1,2 @@
-"""The netplan stack, shared by every family that runs netplan."""
-from packetnetworking.stacks.netplan.builder import (  # noqa: F401
-    BUILDERS, CloudInitNetworkOffBuilder, NetplanBuilder)
+"""The netplan stack, shared by every family that runs netplan: ``builder.py`` writes
+its file, ``foreign.py`` says what netplan reads (every run consults it)."""

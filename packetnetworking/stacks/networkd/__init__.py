@@ -1,3 +1,3 @@
-"""The systemd-networkd stack, shared by every family that runs systemd-networkd."""
-from packetnetworking.stacks.networkd.builder import (  # noqa: F401
-    BUILDERS, NetworkdBuilder, NetworkManagerUnmanagedBuilder)
+"""The systemd-networkd stack, shared by every family that runs systemd-networkd:
+``builder.py`` writes its files, ``foreign.py`` says what networkd reads and runs
+(every run consults it), ``devices.py`` what each device does."""

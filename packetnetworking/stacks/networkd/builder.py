@@ -31,17 +31,14 @@ Decisions, and why:
 - Nameservers go in ``DNS=`` (read by systemd-resolved where it runs);
   ``etc/resolv.conf`` stays the family's business (HostFilesBuilder).
 - Where NetworkManager is installed too (a RedHat or desktop image given
-  ``--renderer networkd``), a conf.d file makes it leave these NICs and bonds
-  unmanaged (appending with ``+=``: Ubuntu's own list must survive); else it
-  would start DHCP on a NIC before networkd enslaves it.
+  ``--renderer networkd``), it is told to leave these NICs and bonds alone
+  (stacks/networkmanager/foreign.py); else it would start DHCP on a NIC before
+  networkd enslaves it. Foreign ``.network`` files and the units to enable are
+  in foreign.py.
 """
 from packetnetworking.builder import NetworkBuilder
 from packetnetworking.stacks.networkd import devices as roles
-from packetnetworking.stacks.selection import NETWORKMANAGER
-
-NETWORK_DIR = "etc/systemd/network"
-PREFIX = "05-packet-"
-NM_UNMANAGED = "etc/NetworkManager/conf.d/90-packet-networkd.conf"
+from packetnetworking.stacks.networkd.foreign import NETWORK_DIR, PREFIX
 
 
 def path(name, kind):
@@ -67,19 +64,5 @@ class NetworkdBuilder(NetworkBuilder):
         return {"roles": roles}
 
 
-class NetworkManagerUnmanagedBuilder(NetworkBuilder):
-    """``etc/NetworkManager/conf.d/90-packet-networkd.conf`` where NetworkManager is installed."""
-
-    def applies(self):
-        distro_builder = self.distro_builder
-        return distro_builder is not None and distro_builder.target.any(*NETWORKMANAGER)
-
-    def build_tasks(self):
-        self.tasks[NM_UNMANAGED] = "networkmanager-unmanaged.conf.j2"
-
-    def context(self):
-        return {"nics": roles.nic_devices(self.network), "bonds": roles.bond_devices(self.network)}
-
-
 #: What ``stacks.shared_stacks()`` registers as "networkd".
-BUILDERS = [NetworkdBuilder, NetworkManagerUnmanagedBuilder]
+BUILDERS = [NetworkdBuilder]

@@ -1,3 +1,3 @@
-"""The NetworkManager keyfile stack, shared by every family that runs NetworkManager."""
-from packetnetworking.stacks.networkmanager.builder import (  # noqa: F401
-    BUILDERS, KeyfileBondsBuilder, KeyfileInterfacesBuilder)
+"""The NetworkManager keyfile stack, shared by every family that runs NetworkManager:
+``builder.py`` writes its keyfiles, ``foreign.py`` says what NetworkManager reads
+and runs (every run consults it)."""

@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from packetnetworking.builder import NetworkBuilder
+from packetnetworking.stacks.networkmanager.foreign import KEYFILE_DIR
 from packetnetworking.errors import MetadataError
 
 log = logging.getLogger(__name__)
 
-KEYFILE_DIR = "etc/NetworkManager/system-connections"
 KEYFILE_MODE = 0o600
 #: Above cloud-init (120), anaconda (-100 / 0) and NetworkManager's own
 #: "Wired connection N" profiles; below the maximum (999) so an operator can
