@@ -3,14 +3,17 @@
 Templates only ever see values that passed through here: IPs parsed with
 ``ipaddress``, MACs normalised, names checked so they cannot break a file name
 or a config line. A bad field raises ``MetadataError`` naming it, e.g.
-``network.addresses[2].gateway: 10.0.0.9 is not in 10.99.1.2/31``.
+``network.addresses[2].gateway: 'gw' is not an IPv4 address``.
 """
 import ipaddress
 import json
 from typing import List, Optional, Tuple
 
+from packetnetworking import lazylog
 from packetnetworking.errors import MetadataError
 from packetnetworking.records import FrozenRecord
+
+log = lazylog.get(__name__)
 
 #: Largest document accepted; real ones are a few KiB.
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
@@ -111,6 +114,14 @@ class Address(FrozenRecord):
     @property
     def cidr(self):
         return f"{self.address}/{self.prefix}"
+
+    @property
+    def onlink(self):
+        """True when the gateway lies outside the address's network (Hegel's mock:
+        139.175.86.114/31 via 139.175.86.113). The kernel refuses a route via such a
+        gateway unless the route says the gateway is on the link: every stack writes
+        its routes via this gateway on-link."""
+        return self.gateway is not None and self.gateway not in self.interface.network
 
 
 class InterfaceSpec(FrozenRecord):
@@ -319,7 +330,8 @@ def _parse_addresses(net):
                 raise MetadataError(f"{where}.gateway: {_short(raw_gw)!r} is not an "
                                     f"IPv{family} address") from None
             if gateway not in iface.network:
-                raise MetadataError(f"{where}.gateway: {gateway} is not in {iface}")
+                log.warning("%s.gateway: %s is not in %s: routes via it are written on-link",
+                            where, gateway, iface)
         addresses.append(Address(
             interface=iface, gateway=gateway,
             public=f.get("public", bool, required=False, default=False),

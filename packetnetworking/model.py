@@ -263,7 +263,7 @@ class NetworkModel(Record):
         if private is None or private.gateway is None:
             return []
         return [PrivateRoute(str(net), net.prefixlen, str(net.network_address),
-                             str(net.netmask), str(private.gateway))
+                             str(net.netmask), str(private.gateway), private.onlink)
                 for net in self.private_subnets]
 
     @property
@@ -277,9 +277,13 @@ class NetworkModel(Record):
 
 
 class PrivateRoute(FrozenRecord):
-    def __init__(self, cidr: str, prefix: int, network: str, netmask: str, gateway: str):
+    """A private subnet via the private gateway; ``onlink`` when that gateway lies outside
+    the private address's network (the route must then say the gateway is on the link)."""
+
+    def __init__(self, cidr: str, prefix: int, network: str, netmask: str, gateway: str,
+                 onlink: bool = False):
         self.__dict__.update(cidr=cidr, prefix=prefix, network=network, netmask=netmask,
-                             gateway=gateway)
+                             gateway=gateway, onlink=onlink)
 
 
 def _leading_numbers(text):
