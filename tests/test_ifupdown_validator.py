@@ -113,6 +113,30 @@ def test_ifup_accepts_every_bonding_mode(tmp_path, os_name, mode):
     check_with_ifup(tmp_path, files, "two-bonds", alpine=os_name.startswith("alpine"))
 
 
+@pytest.mark.parametrize("layout", ["bonded", "two-bonds", "private-only", "individual", "dhcp"])
+@pytest.mark.parametrize("os_name", ["debian 12", "ubuntu 22.04", "alpine 3.20"])
+def test_ifup_staggers_members_and_turns_router_advertisements_off(tmp_path, os_name, layout):
+    """As ifup runs the file: every bond member after its bond's first sleeps 4 s first;
+    static layouts write accept_ra=0 for every device (ifupdown's own sysctl for an inet6
+    static stanza, else the kernel setting), DHCP layouts leave it alone."""
+    alpine = os_name.startswith("alpine")
+    root = tmp_path / "root"
+    root.mkdir()
+    files = render(root, load_doc(layout), os_name)
+    out = check_with_ifup(tmp_path, files, layout, alpine)
+    spec = LAYOUTS[layout]
+    name = (lambda n: n) if alpine else (lambda n: OS_NAMES.get(n, n))
+    assert out.count("sleep 4") == sum(len(m) - 1 for m, _ in spec["bonds"].values())
+    devices = {name(n) for n in [d for m, _ in spec["bonds"].values() for d in m]
+               + list(spec["bonds"]) + spec["manual"] + spec["dhcp"]
+               + ([spec["device"]] if spec["device"] else [])}
+    for dev in devices:
+        knob = f"/proc/sys/net/ipv6/conf/{dev}/accept_ra"
+        written = (f"test ! -w {knob} || echo 0 > {knob}" in out
+                   or f"sysctl -q -e -w net.ipv6.conf.{dev}.accept_ra=0" in out)
+        assert written == (spec["device"] is not None), (dev, out)
+
+
 @pytest.mark.skipif(not IFUPDOWN_NG_IFQUERY, reason="PN_IFUPDOWN_NG (ifupdown-ng's ifquery) "
                     "is not set: Alpine files checked with Debian's ifupdown only")
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))

@@ -214,7 +214,10 @@ def test_bonded_server(tmp_path, os_name):
     script = tree.text("sbin/ifup-pre-local")
     assert script.startswith("#!/bin/sh\n")
     assert f"bond0) ip link set dev bond0 address {NICS[0][1]} ;;" in script
-    assert f"eno2) ip link set dev eno2 address {NICS[1][1]} ;;" in script
+    assert f"eno1) ip link set dev eno1 address {NICS[0][1]} ;;" in script
+    # production's staggered bring-up: the second slave waits, the first wins LACP
+    assert f"eno2) ip link set dev eno2 address {NICS[1][1]} && sleep 4 ;;" in script
+    assert script.count("sleep") == 1
     assert tree.text("etc/resolv.conf").splitlines()[1:] == [
         f"nameserver {r}" for r in RESOLVERS]
     assert "203.0.113.9\tweb-7.example.net web-7" in tree.text("etc/hosts").splitlines()
@@ -251,8 +254,11 @@ def test_two_bonds_with_interleaved_members(tmp_path, os_name):
     assert masters == {"eno1": "bond0", "ens1f0": "bond0", "eno2": "bond1", "ens1f1": "bond1"}
     assert tree.text("etc/modprobe.d/bonding.conf").splitlines()[1:] == [
         "alias bond0 bonding", "alias bond1 bonding"]
-    assert "bond1) ip link set dev bond1 address 0c:c4:7a:5e:00:11 ;;" in tree.text(
-        "sbin/ifup-pre-local")
+    script = tree.text("sbin/ifup-pre-local")
+    assert "bond1) ip link set dev bond1 address 0c:c4:7a:5e:00:11 ;;" in script
+    # each bond's first slave comes up at once, its second waits
+    assert [line.split(")")[0] for line in script.splitlines() if "sleep 4" in line] == [
+        "ens1f0", "ens1f1"]
     assert not tree.exists(f"{SCRIPTS}/ifcfg-bond1:0")
     assert not tree.exists(f"{SCRIPTS}/route-bond1")
     assert tree.kv("etc/sysconfig/network")["GATEWAYDEV"] == "bond0"
