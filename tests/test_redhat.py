@@ -247,6 +247,7 @@ def test_two_bonds_with_interleaved_members(tmp_path, os_name):
     # bond1 comes up without any address, with its own first member's MAC
     assert bond1["DEVICE"] == "bond1" and bond1["ONBOOT"] == "yes"
     assert bond1["BOOTPROTO"] == "none" and bond1["IPV6INIT"] == "no"
+    assert bond1["IPV6_DISABLED"] == "yes", "else NetworkManager leaves the kernel's RA on"
     assert not {"IPADDR", "GATEWAY", "IPV6ADDR", "IPV6_DEFAULTGW", "DNS1"} & set(bond1)
     assert bond1["MACADDR"] == NICS[1][1]
     assert bond1["BONDING_OPTS"] == bond0["BONDING_OPTS"]
@@ -270,6 +271,7 @@ def test_private_only_server(tmp_path, os_name):
     bond = tree.kv(f"{SCRIPTS}/ifcfg-bond0")
     assert (bond["IPADDR"], bond["PREFIX"], bond["GATEWAY"]) == ("10.33.7.10", "29", "10.33.7.9")
     assert bond["DEFROUTE"] == "yes" and bond["IPV6INIT"] == "no"
+    assert bond["IPV6_DISABLED"] == "yes", "else NetworkManager leaves the kernel's RA on"
     assert "IPV6ADDR" not in bond and "IPADDR1" not in bond
     assert not tree.exists(f"{SCRIPTS}/ifcfg-bond0:0")
     assert tree.text(f"{SCRIPTS}/route-bond0").splitlines()[1:] == [
