@@ -329,6 +329,9 @@ def _parse_addresses(net):
             except ValueError:
                 raise MetadataError(f"{where}.gateway: {_short(raw_gw)!r} is not an "
                                     f"IPv{family} address") from None
+            # the kernel refuses a route via these, on-link or not
+            if gateway.is_unspecified or gateway.is_multicast or gateway == _BROADCAST:
+                raise MetadataError(f"{where}.gateway: {gateway} is not a usable gateway")
             if gateway not in iface.network:
                 log.warning("%s.gateway: %s is not in %s: routes via it are written on-link",
                             where, gateway, iface)
@@ -338,6 +341,9 @@ def _parse_addresses(net):
             management=f.get("management", bool, required=False, default=False),
             enabled=f.get("enabled", bool, required=False, default=True)))
     return tuple(addresses)
+
+
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 
 
 def _unscoped(ip):

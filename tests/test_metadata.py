@@ -178,6 +178,15 @@ def test_gateway_outside_the_network_is_kept_on_link_with_one_warning(caplog):
         "routes via it are written on-link"]
 
 
+@pytest.mark.parametrize("index, gateway", [(0, "0.0.0.0"), (0, "224.0.0.1"),
+                                            (0, "255.255.255.255"), (1, "::"), (1, "ff02::1")])
+def test_gateway_the_kernel_refuses_is_named(index, gateway):
+    doc = make_metadata()
+    _set(doc, f"network.addresses.{index}.gateway", gateway)
+    assert parse_error(doc).startswith(
+        f"network.addresses[{index}].gateway: {gateway} is not a usable gateway")
+
+
 def test_gateway_inside_the_network_is_not_on_link(caplog):
     with caplog.at_level("WARNING"):
         addresses = metadata.parse(make_metadata()).addresses
