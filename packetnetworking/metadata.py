@@ -25,6 +25,7 @@ DEFAULT_BONDING_MODE = 4
 LINK_AGGREGATIONS = ("bonded", "mlag_ha", "individual")
 DEFAULT_PRIVATE_SUBNETS = ("10.0.0.0/8",)
 
+
 @dataclass(frozen=True)
 class Address:
     """One configured IP address with its gateway."""
@@ -58,6 +59,14 @@ class Address:
     @property
     def cidr(self):
         return f"{self.address}/{self.prefix}"
+
+    @property
+    def onlink(self):
+        """True when the gateway lies outside the address's network (Hegel's mock:
+        139.175.86.114/31 via 139.175.86.113). The kernel refuses a route via such a
+        gateway unless the route says the gateway is on the link: every stack writes
+        its routes via this gateway on-link."""
+        return self.gateway is not None and self.gateway not in self.interface.network
 
 
 @dataclass(frozen=True)
@@ -250,7 +259,11 @@ def _parse_addresses(net):
             log.warning("%s; left out: %s", err.one_line(), reason)
             continue
         if address.enabled and address.management:
-            used.add((address.family, address.public))
+            kind = (address.family, address.public)
+            if kind not in used and address.onlink:
+                log.warning("%s.gateway: %s is not in %s: routes via it are written on-link",
+                            where, address.gateway, address.interface)
+            used.add(kind)
         addresses.append(address)
     return tuple(addresses)
 
@@ -276,8 +289,9 @@ def _parse_address(f, where):
         except ValueError:
             raise MetadataError(f"{where}.gateway: {_short(raw_gw)!r} is not an "
                                 f"IPv{family} address") from None
-        if gateway not in iface.network:
-            raise MetadataError(f"{where}.gateway: {gateway} is not in {iface}")
+        # the kernel refuses a route via these, on-link or not
+        if gateway.is_unspecified or gateway.is_multicast or gateway == _BROADCAST:
+            raise MetadataError(f"{where}.gateway: {gateway} is not a usable gateway")
     public = f.get("public", bool, required=False)
     return Address(
         interface=iface, gateway=gateway,
@@ -329,6 +343,9 @@ def _unused(f, used):
     if kind in used:
         return f"only the first {USED_KINDS[kind]} management address is configured"
     return None
+
+
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 
 
 def _unscoped(ip):

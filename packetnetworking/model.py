@@ -22,6 +22,11 @@ BOND_MODE_NAMES = {
 }
 #: Options used in production; hash policy only where the mode hashes, LACP rate only for LACP.
 BOND_MIIMON, BOND_UPDELAY, BOND_DOWNDELAY = 100, 200, 200
+#: Seconds each member of a bond after its first waits before it comes up (ENI's
+#: ``pre-up sleep``, RedHat's ifup-pre-local), as the original tool did: its history
+#: credits the first NIC coming up alone with keeping the switches' LACP partner keys
+#: right (the first NIC wins the LACP negotiation). No switch here proves it either way.
+BOND_MEMBER_DELAY = 4
 BOND_HASH_MODES = (2, 4)
 BOND_XMIT_HASH_POLICY = "layer3+4"
 
@@ -85,6 +90,12 @@ class Bond:
     @property
     def options_string(self):
         return " ".join(f"{k}={v}" for k, v in self.options)
+
+    def member_delay(self, iface):
+        """Seconds ``iface`` waits before it comes up: BOND_MEMBER_DELAY for every member
+        after the first (metadata order), 0 for the first one."""
+        names = [m.name for m in self.members]
+        return BOND_MEMBER_DELAY if iface.name in names[1:] else 0
 
 
 @dataclass
@@ -214,7 +225,7 @@ class NetworkModel:
         if private is None or private.gateway is None:
             return []
         return [PrivateRoute(str(net), net.prefixlen, str(net.network_address),
-                             str(net.netmask), str(private.gateway))
+                             str(net.netmask), str(private.gateway), private.onlink)
                 for net in self.private_subnets]
 
     @property
@@ -229,11 +240,15 @@ class NetworkModel:
 
 @dataclass(frozen=True)
 class PrivateRoute:
+    """A private subnet via the private gateway; ``onlink`` when that gateway lies outside
+    the private address's network (the route must then say the gateway is on the link)."""
+
     cidr: str
     prefix: int
     network: str
     netmask: str
     gateway: str
+    onlink: bool = False
 
 
 _NUMBERS = re.compile(r"(\d+)")

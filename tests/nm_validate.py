@@ -70,7 +70,9 @@ def ip_summary(setting):
     addresses = [f"{a.get_address()}/{a.get_prefix()}"
                  for a in (setting.get_address(i) for i in range(setting.get_num_addresses()))]
     routes = [{"dest": f"{r.get_dest()}/{r.get_prefix()}", "next_hop": r.get_next_hop(),
-               "metric": r.get_metric()}
+               "metric": r.get_metric(),
+               "attributes": {name: r.get_attribute(name).unpack()
+                              for name in r.get_attribute_names()}}
               for r in (setting.get_route(i) for i in range(setting.get_num_routes()))]
     return {"method": setting.get_method(), "addresses": addresses,
             "gateway": setting.get_gateway(), "routes": routes,

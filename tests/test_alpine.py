@@ -10,7 +10,8 @@ import re
 import pytest
 
 from test_debian import (ALPINE_VERSIONS, LAYOUTS, MACS, MODE_NAMES, OS_NAMES, RESOLVERS,
-                         SPARE_NIC, check_common_file, file_mode, load_doc, nic_list, option,
+                         SPARE_NIC, check_common_file, check_router_advertisements_off,
+                         check_staggered_members, file_mode, load_doc, nic_list, option,
                          options, parse_eni, render, stanza)
 
 NAMEIF_RULE = "-SUBSYSTEM=net;DEVPATH=.*/net/.*;.*\troot:root 600 @/sbin/nameif -s"
@@ -37,7 +38,8 @@ def check_alpine_interfaces(text, layout, mode):
         assert option(st, "hwaddress") == mac, "ifupdown-ng passes hwaddress to ip as is"
         for member in members:
             mst = stanza(stanzas, member)
-            assert mst[2] == "manual" and not mst[3], "members are plain links"
+            assert mst[2] == "manual" and {k for k, _ in mst[3]} <= {"pre-up"}, \
+                "members are plain links (waiting, RA off)"
     if not spec["bonds"]:
         assert not any(k == "use" or k.startswith("bond-") for s in stanzas for k, _ in s[3])
 
@@ -46,6 +48,8 @@ def check_alpine_interfaces(text, layout, mode):
         assert st[2] == "manual" and not options(st, "address")
     for dev in spec["dhcp"]:
         assert stanza(stanzas, dev)[2] == "dhcp"
+    check_staggered_members(stanzas, spec, lambda n: n)
+    check_router_advertisements_off(stanzas, spec, lambda n: n, names, alpine=True)
     if spec["device"] is None:
         assert not any(k in ("address", "gateway") for s in stanzas for k, _ in s[3])
         assert "ip route" not in text

@@ -205,6 +205,8 @@ def check_debian_interfaces(text, layout, os_name, mode):
         assert st[2] == "manual" and not options(st, "address") and not options(st, "gateway")
     for dev in spec["dhcp"]:
         assert stanza(stanzas, name(dev))[2] == "dhcp"
+    check_staggered_members(stanzas, spec, name)
+    check_router_advertisements_off(stanzas, spec, name, names)
 
     if spec["device"] is None:  # DHCP: no static address, route or nameserver anywhere
         assert not any(k in ("address", "gateway", "dns-nameservers") for s in stanzas
@@ -238,11 +240,54 @@ def check_debian_interfaces(text, layout, os_name, mode):
         route_stanza = st
     ups = [f"ip route replace {net} via {via} dev {device}" for net, via in spec["routes"]]
     downs = [f"ip route del {net} via {via} dev {device} || true" for net, via in spec["routes"]]
-    assert options(route_stanza, "up") == ups
+    assert [u for u in options(route_stanza, "up") if u != ra_off(device)] == ups
     assert options(route_stanza, "down") == downs
     assert text.count("ip route replace") == len(ups), "each private route is added once"
     assert not re.search(r"^\s*(up|down|post-up|pre-down)\s+route\b", text, re.M), \
         "net-tools `route` is missing on minimal Debian 12: iproute2 only"
+
+
+def ra_off(dev):
+    """The line that turns IPv6 router advertisements off on ``dev`` (kernel setting)."""
+    knob = f"/proc/sys/net/ipv6/conf/{dev}/accept_ra"
+    return f"test ! -w {knob} || echo 0 > {knob}"
+
+
+def check_staggered_members(stanzas, spec, name):
+    """Production's staggered bring-up: every member of a bond after its first waits 4 s
+    (the first NIC then wins the LACP negotiation); the first does not wait."""
+    for members, _ in spec["bonds"].values():
+        for i, member in enumerate(members):
+            sleeps = [v for v in options(stanza(stanzas, name(member)), "pre-up")
+                      if v.startswith("sleep")]
+            assert sleeps == (["sleep 4"] if i else []), (member, sleeps)
+    for st in stanzas:
+        if st[0] not in [name(m) for members, _ in spec["bonds"].values() for m in members]:
+            assert not [v for v in options(st, "pre-up") if v.startswith("sleep")], st
+
+
+def check_router_advertisements_off(stanzas, spec, name, names, alpine=False):
+    """Static layouts turn IPv6 router advertisements off on every device they configure:
+    ``accept_ra 0`` in Debian's ``inet6 static`` stanza, else the kernel setting before the
+    link comes up (``pre-up``; for a Debian bond, created by ifenslave's hook after the
+    stanza's pre-up lines, ``up``). DHCP layouts leave them alone."""
+    text_lines = [v for st in stanzas for k, v in st[3] if "accept_ra" in k + v]
+    if spec["device"] is None:
+        assert not text_lines
+        return
+    for dev in names:
+        if dev == "lo" or ":" in dev:
+            continue
+        st = stanza(stanzas, dev)
+        static6 = not alpine and spec["ipv6"] and dev == name(spec["device"])
+        if static6:
+            assert option(stanza(stanzas, dev, "inet6"), "accept_ra") == "0"
+            assert ra_off(dev) not in options(st, "pre-up") + options(st, "up")
+            continue
+        phase = "up" if dev in spec["bonds"] and not alpine else "pre-up"
+        other = "pre-up" if phase == "up" else "up"
+        assert options(st, phase).count(ra_off(dev)) == 1, (dev, phase, st)
+        assert ra_off(dev) not in options(st, other), (dev, other)
 
 
 def expected_resolver_file(os_name):

@@ -162,6 +162,30 @@ def test_ifup_accepts_every_bonding_mode(tmp_path, os_name, mode):
     check_with_ifup(tmp_path, files, "two-bonds", alpine=os_name.startswith("alpine"))
 
 
+@pytest.mark.parametrize("layout", ["bonded", "two-bonds", "private-only", "individual", "dhcp"])
+@pytest.mark.parametrize("os_name", ["debian 12", "ubuntu 22.04", "alpine 3.20"])
+def test_ifup_staggers_members_and_turns_router_advertisements_off(tmp_path, os_name, layout):
+    """As ifup runs the file: every bond member after its bond's first sleeps 4 s first;
+    static layouts write accept_ra=0 for every device (ifupdown's own sysctl for an inet6
+    static stanza, else the kernel setting), DHCP layouts leave it alone."""
+    alpine = os_name.startswith("alpine")
+    root = tmp_path / "root"
+    root.mkdir()
+    files = render(root, load_doc(layout), os_name)
+    out = check_with_ifup(tmp_path, files, layout, alpine)
+    spec = LAYOUTS[layout]
+    name = (lambda n: n) if alpine else (lambda n: OS_NAMES.get(n, n))
+    assert out.count("sleep 4") == sum(len(m) - 1 for m, _ in spec["bonds"].values())
+    devices = {name(n) for n in [d for m, _ in spec["bonds"].values() for d in m]
+               + list(spec["bonds"]) + spec["manual"] + spec["dhcp"]
+               + ([spec["device"]] if spec["device"] else [])}
+    for dev in devices:
+        knob = f"/proc/sys/net/ipv6/conf/{dev}/accept_ra"
+        written = (f"test ! -w {knob} || echo 0 > {knob}" in out
+                   or f"sysctl -q -e -w net.ipv6.conf.{dev}.accept_ra=0" in out)
+        assert written == (spec["device"] is not None), (dev, out)
+
+
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_ifupdown_ng_reads_alpine_files_as_meant(tmp_path, layout):
     """ifupdown-ng's parser sees every address, gateway, member and option we wrote."""
@@ -236,7 +260,9 @@ def test_documents_through_the_cli(tmp_path, capsys, name, os_name):
     out = ifup_no_act(root / "etc/network/interfaces", tmp_path)
     primary = expected_addresses(doc)[0]
     assert re.search(rf"ip addr add {re.escape(primary['address'])}/", out), out
-    assert re.search(rf"ip route add default via {re.escape(primary['gateway'])} ", out), out
+    # "add" from a gateway line, "replace" from Alpine's on-link route (up line)
+    assert re.search(rf"ip route (add|replace) default via {re.escape(primary['gateway'])} ",
+                     out), out
     for unused in doc["network"]["addresses"]:
         if unused.get("management") is False:
             assert unused["address"] not in text, "elastic IPs are not configured"

@@ -198,12 +198,12 @@ def test_invalid_json_from_the_url_is_exit_40(httpserver, args):
 
 
 def test_invalid_field_from_the_url_is_exit_40_naming_it(httpserver, args, doc):
-    doc["network"]["addresses"][2]["gateway"] = "10.0.0.9"
+    doc["network"]["addresses"][2]["gateway"] = "10.0.0.300"
     httpserver.expect_request("/metadata").respond_with_json(doc)
     code, out, err = run_cli(args + ["--metadata-url", url(httpserver)])
     assert code == 40
     assert err.startswith(f"packet-networking: error: metadata from {url(httpserver)}: "
-                          "network.addresses[2].gateway: 10.0.0.9 is not in 10.66.4.5/31; ")
+                          "network.addresses[2].gateway: '10.0.0.300' is not an IPv4 address; ")
 
 
 def test_bad_url_fails_at_once(args, no_wait):

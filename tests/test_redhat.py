@@ -216,7 +216,10 @@ def test_bonded_server(tmp_path, os_name):
     script = tree.text("sbin/ifup-pre-local")
     assert script.startswith("#!/bin/sh\n")
     assert f"bond0) ip link set dev bond0 address {NICS[0][1]} ;;" in script
-    assert f"eno2) ip link set dev eno2 address {NICS[1][1]} ;;" in script
+    assert f"eno1) ip link set dev eno1 address {NICS[0][1]} ;;" in script
+    # production's staggered bring-up: the second slave waits, the first wins LACP
+    assert f"eno2) ip link set dev eno2 address {NICS[1][1]} && sleep 4 ;;" in script
+    assert script.count("sleep") == 1
     assert tree.text("etc/resolv.conf").splitlines()[1:] == [
         f"nameserver {r}" for r in RESOLVERS]
     assert "203.0.113.9\tweb-7.example.net web-7" in tree.text("etc/hosts").splitlines()
@@ -246,6 +249,7 @@ def test_two_bonds_with_interleaved_members(tmp_path, os_name):
     # bond1 comes up without any address, with its own first member's MAC
     assert bond1["DEVICE"] == "bond1" and bond1["ONBOOT"] == "yes"
     assert bond1["BOOTPROTO"] == "none" and bond1["IPV6INIT"] == "no"
+    assert bond1["IPV6_DISABLED"] == "yes", "else NetworkManager leaves the kernel's RA on"
     assert not {"IPADDR", "GATEWAY", "IPV6ADDR", "IPV6_DEFAULTGW", "DNS1"} & set(bond1)
     assert bond1["MACADDR"] == NICS[1][1]
     assert bond1["BONDING_OPTS"] == bond0["BONDING_OPTS"]
@@ -253,8 +257,11 @@ def test_two_bonds_with_interleaved_members(tmp_path, os_name):
     assert masters == {"eno1": "bond0", "ens1f0": "bond0", "eno2": "bond1", "ens1f1": "bond1"}
     assert tree.text("etc/modprobe.d/bonding.conf").splitlines()[1:] == [
         "alias bond0 bonding", "alias bond1 bonding"]
-    assert "bond1) ip link set dev bond1 address 0c:c4:7a:5e:00:11 ;;" in tree.text(
-        "sbin/ifup-pre-local")
+    script = tree.text("sbin/ifup-pre-local")
+    assert "bond1) ip link set dev bond1 address 0c:c4:7a:5e:00:11 ;;" in script
+    # each bond's first slave comes up at once, its second waits
+    assert [line.split(")")[0] for line in script.splitlines() if "sleep 4" in line] == [
+        "ens1f0", "ens1f1"]
     assert not tree.exists(f"{SCRIPTS}/ifcfg-bond1:0")
     assert not tree.exists(f"{SCRIPTS}/route-bond1")
     assert tree.kv("etc/sysconfig/network")["GATEWAYDEV"] == "bond0"
@@ -266,6 +273,7 @@ def test_private_only_server(tmp_path, os_name):
     bond = tree.kv(f"{SCRIPTS}/ifcfg-bond0")
     assert (bond["IPADDR"], bond["PREFIX"], bond["GATEWAY"]) == ("10.33.7.10", "29", "10.33.7.9")
     assert bond["DEFROUTE"] == "yes" and bond["IPV6INIT"] == "no"
+    assert bond["IPV6_DISABLED"] == "yes", "else NetworkManager leaves the kernel's RA on"
     assert "IPV6ADDR" not in bond and "IPADDR1" not in bond
     assert not tree.exists(f"{SCRIPTS}/ifcfg-bond0:0")
     assert tree.text(f"{SCRIPTS}/route-bond0").splitlines()[1:] == [

@@ -1,6 +1,7 @@
 """Boot-test suite: fixtures and the decision to run, skip or fail.
 
-The suite boots Debian 12 under QEMU (see vmharness.py).  It runs when it is
+The suite boots Debian 12 under QEMU (see vmharness.py), plain or as an image variant
+carrying another family's reader (NetworkManager with ifcfg-rh, ifupdown-ng).  It runs when it is
 selected explicitly (``-m boot`` or ``PN_BOOT=1``, or ``PN_BOOT_REQUIRED=1``);
 in a plain ``python -m pytest`` run the boot tests are skipped, so that run
 stays fast and CI does not boot everything twice.  When the host lacks what the
@@ -91,10 +92,21 @@ def pytest_collection_modifyitems(config, items):
 class BootEnv:
     """What the boot tests need: the cached base root, its kernel, a work dir."""
 
-    def __init__(self, base: Path, workdir: Path):
+    def __init__(self, base: Path, workdir: Path, cache: Path):
         self.base = base
         self.kernel, self.initrd = vmharness.find_kernel(base)
         self.workdir = workdir
+        self.cache = cache
+        self._variants: dict[str, Path] = {}
+
+    def variant(self, name: str) -> Path:
+        """The root of image variant ``name`` (vmharness.VARIANTS), built on first use and
+        cached; raises vmharness.HarnessError (the cases using it fail) when it cannot be
+        built, e.g. NetworkManager with ifcfg-rh."""
+        if name not in self._variants:
+            self._variants[name] = vmharness.build_variant(self.base, self.cache, name,
+                                                           log=self.base_messages.append)
+        return self._variants[name]
 
     def run(self, cases, parallel=None):
         """Boot ``cases`` (vmharness.Case), ``parallel`` at a time.
@@ -128,7 +140,7 @@ def boot_env(tmp_path_factory) -> BootEnv:
         base = vmharness.build_base_root(cache, log=messages.append)
     except vmharness.HarnessError as exc:
         pytest.fail("building the Debian 12 base root failed: %s" % exc, pytrace=False)
-    env = BootEnv(base, tmp_path_factory.mktemp("boot"))
+    env = BootEnv(base, tmp_path_factory.mktemp("boot"), cache)
     env.base_seconds = time.monotonic() - started
     env.base_messages = messages
     return env

@@ -80,7 +80,7 @@ PACKAGES = (
 # Bump when the customisation of the base tree changes (invalidates the cache).
 BASE_RECIPE_VERSION = 2
 
-STACKS = ("eni", "netplan", "networkmanager", "networkd")
+STACKS = ("eni", "netplan", "networkmanager", "networkd", "ifcfg-rh", "ifupdown-ng")
 
 # Units enabled per stack (unit files that do not exist in the root are an error
 # for the first unit, ignored for the others).
@@ -104,6 +104,10 @@ STACK_UNITS = {
         "NetworkManager-dispatcher.service",
     ),
 }
+# NetworkManager reading ifcfg files (the "ifcfg-rh" image variant); ifupdown-ng
+# (the "ifupdown-ng" variant) brings its own networking.service.
+STACK_UNITS["ifcfg-rh"] = STACK_UNITS["networkmanager"]
+STACK_UNITS["ifupdown-ng"] = STACK_UNITS["eni"]
 
 # Everything network related is disabled in the base; each case enables only
 # the stack it tests.
@@ -255,6 +259,18 @@ def main():
         report["etc_hostname"] = read("/etc/hostname")
         report["etc_hosts"] = read("/etc/hosts")
         report["resolv_conf"] = read("/etc/resolv.conf")
+        for knob in ("accept_ra", "disable_ipv6"):
+            report[knob] = {
+                os.path.basename(os.path.dirname(p)): (read(p) or "").strip()
+                for p in sorted(glob.glob("/proc/sys/net/ipv6/conf/*/" + knob))
+            }
+        # NetworkManager: which settings plugins it loaded, and where each
+        # connection it knows comes from (FILENAME) and where it is active (DEVICE).
+        report["nm_connections"] = run(
+            "nmcli", "-t", "-f", "NAME,DEVICE,FILENAME", "connection", "show")
+        report["nm_plugin_lines"] = [
+            line for line in run("journalctl", "-b", "-u", "NetworkManager", "-o", "cat",
+                                 "--no-pager").splitlines() if "plugin" in line]
         report["units"] = {
             unit: run("systemctl", "is-active", unit).strip()
             for unit in ("networking.service", "systemd-networkd.service",
@@ -285,7 +301,8 @@ GUEST_REPORT_UNIT = """\
 [Unit]
 Description=packet-networking boot test report
 Wants=network-online.target
-After=network-online.target network.target
+# networking.service: ifupdown-ng's unit is not ordered before network-online.target
+After=network-online.target network.target networking.service
 ConditionKernelCommandLine=!pn.noreport
 SuccessAction=poweroff-force
 FailureAction=poweroff-force
@@ -759,6 +776,131 @@ def find_kernel(root: str | os.PathLike) -> tuple[Path, Path]:
 
 
 # --------------------------------------------------------------------------
+# Image variants: the base with another family's reader
+# --------------------------------------------------------------------------
+
+#: Variants of the base image, by name; the stack each is meant for in parentheses.
+#: ``ifcfg-rh`` (ifcfg-rh): Debian's NetworkManager replaced by the same version rebuilt
+#: with the ifcfg-rh settings plugin (nm_ifcfg_rh.py), the plugin's D-Bus policy, and
+#: ``plugins=ifcfg-rh,keyfile``: NetworkManager reads /etc/sysconfig/network-scripts as
+#: RHEL 8 and 9 do. ``ifupdown-ng`` (ifupdown-ng): Debian's ifupdown and ifenslave (whose
+#: if-pre-up.d hook would still run) purged, ifupdown-ng installed: Alpine's reader of
+#: /etc/network/interfaces; boot it with ``ifnames=False`` (eth0, eth1... as on Alpine).
+VARIANTS = ("ifcfg-rh", "ifupdown-ng")
+VARIANT_RECIPE_VERSION = 1
+
+NM_IFCFG_RH_CONF = """\
+# Installed by packet-networking tests/boot/vmharness.py: read ifcfg files as RHEL does.
+[main]
+plugins=ifcfg-rh,keyfile
+"""
+
+
+def _variant_inputs(base: Path, cache: Path, variant: str,
+                    log: Callable[[str], None] | None) -> dict:
+    """What a variant is made from, built or fetched when missing; ``stamp`` identifies
+    it in the variant's cache key."""
+    if variant == "ifcfg-rh":
+        import nm_ifcfg_rh
+
+        try:
+            version = nm_ifcfg_rh.guest_version(base)
+            built = nm_ifcfg_rh.ensure_built(cache, version, log=log)
+        except nm_ifcfg_rh.BuildError as exc:
+            raise HarnessError("building NetworkManager with ifcfg-rh failed: %s" % exc) from None
+        return {"version": version, "dir": built,
+                "stamp": (built / "complete.json").read_text()}
+    if variant == "ifupdown-ng":
+        debs = cache / "debs"
+        debs.mkdir(parents=True, exist_ok=True)
+        found = sorted(debs.glob("ifupdown-ng_*.deb"))
+        if not found:
+            proc = subprocess.run(["apt-get", "download", "ifupdown-ng"], cwd=debs,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            found = sorted(debs.glob("ifupdown-ng_*.deb"))
+            if proc.returncode != 0 or not found:
+                raise HarnessError("apt-get download ifupdown-ng failed (the host needs "
+                                   "Debian 12's apt sources): %s" % proc.stdout[-500:])
+        return {"deb": found[-1], "stamp": found[-1].name}
+    raise ValueError("unknown image variant %r (expected one of %s)"
+                     % (variant, ", ".join(VARIANTS)))
+
+
+def _make_variant(root: Path, variant: str, inputs: dict) -> None:
+    if variant == "ifcfg-rh":
+        import nm_ifcfg_rh
+
+        built = inputs["dir"]
+        _write(root, "usr/sbin/NetworkManager", (built / "NetworkManager").read_bytes(), 0o755)
+        try:
+            plugin_dir = nm_ifcfg_rh.plugin_dir(root, inputs["version"])
+        except nm_ifcfg_rh.BuildError as exc:
+            raise HarnessError(str(exc)) from None
+        _write(root, "%s/%s" % (plugin_dir, nm_ifcfg_rh.PLUGIN),
+               (built / nm_ifcfg_rh.PLUGIN).read_bytes(), 0o644)
+        _write(root, "usr/share/dbus-1/system.d/" + nm_ifcfg_rh.DBUS_POLICY,
+               (built / nm_ifcfg_rh.DBUS_POLICY).read_bytes(), 0o644)
+        _write(root, "etc/NetworkManager/conf.d/90-pn-ifcfg-rh.conf", NM_IFCFG_RH_CONF)
+        (root / "etc/sysconfig/network-scripts").mkdir(parents=True, exist_ok=True)
+    elif variant == "ifupdown-ng":
+        shutil.copyfile(inputs["deb"], root / "tmp/ifupdown-ng.deb")
+        chroot = _tool("chroot")
+        _run([chroot, str(root), "dpkg", "--purge", "ifenslave", "ifupdown"],
+             "purging ifupdown from the ifupdown-ng variant")
+        _run([chroot, str(root), "dpkg", "-i", "/tmp/ifupdown-ng.deb"],
+             "installing ifupdown-ng")
+        os.unlink(root / "tmp/ifupdown-ng.deb")
+        # its package enables networking.service: the cases enable what they test
+        _systemctl(root, "disable", "networking.service")
+
+
+def variant_key(base: str | os.PathLike, variant: str, stamp: str) -> str:
+    """Cache key of a variant: its base, the recipe and what it is made from."""
+    blob = json.dumps({"base": str(Path(base).resolve()), "variant": variant,
+                       "recipe": VARIANT_RECIPE_VERSION, "inputs": stamp}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def build_variant(
+    base: str | os.PathLike,
+    cache_dir: str | os.PathLike,
+    variant: str,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """The root of image variant ``variant`` (see VARIANTS) of the base root ``base``,
+    built once and cached as ``cache_dir/variant-<name>-<key>/root`` with the base's
+    kernel beside it. Raises HarnessError with the reason when it cannot be built."""
+    base = Path(base)
+    cache = Path(cache_dir).expanduser()
+    inputs = _variant_inputs(base, cache, variant, log)
+    key = variant_key(base, variant, inputs["stamp"])
+    dest = cache / ("variant-%s-%s" % (variant, key))
+    with _locked(cache / (".variant-%s-%s.lock" % (variant, key))):
+        if (dest / "complete.json").exists():
+            return dest / "root"
+        started = time.monotonic()
+        work = cache / (".build-variant-%s-%s" % (variant, key))
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir()
+        _run(["cp", "-a", "--reflink=auto", str(base), str(work / "root")],
+             "copying the base root for the %s variant" % variant)
+        _make_variant(work / "root", variant, inputs)
+        for vmlinux in base.parent.glob("vmlinux-*"):
+            shutil.copyfile(vmlinux, work / vmlinux.name)
+        info = {"variant": variant, "base": str(base), "inputs": inputs["stamp"],
+                "seconds": round(time.monotonic() - started, 1),
+                "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        (work / "complete.json").write_text(json.dumps(info, indent=1) + "\n")
+        if dest.exists():
+            shutil.rmtree(dest)
+        work.rename(dest)
+        if log:
+            log("image variant %s ready: %s" % (variant, dest))
+        return dest / "root"
+
+
+# --------------------------------------------------------------------------
 # Per case
 # --------------------------------------------------------------------------
 
@@ -992,6 +1134,7 @@ def boot(
     extra_cmdline: str = "",
     accel: str | None = None,
     isolated: bool = True,
+    ifnames: bool = True,
 ) -> dict:
     """Boot ``image`` and return the guest's report.
 
@@ -1003,7 +1146,9 @@ def boot(
     (gateway 10.0.2.2, DNS 10.0.2.3) and NAT to the outside.  ``wait_for``: addresses (``"147.75.1.3"``; a ``/len`` suffix is
     ignored) the guest waits for (at most ~60 s) before reporting.
     ``expected``: free text put into error messages.  ``accel``: ``"kvm"``,
-    ``"tcg"`` or None (KVM when usable).
+    ``"tcg"`` or None (KVM when usable).  ``ifnames=False`` boots with
+    ``net.ifnames=0``: the kernel's names ``eth0``, ``eth1``... in PCI slot
+    order, as Alpine (no udev naming) calls its NICs.
 
     Returns ``{"report": dict, "console_log": Path, "seconds": float,
     "accel": str}``; ``report`` holds ``addr``/``route``/``route6``/``link``
@@ -1030,7 +1175,7 @@ def boot(
         "root=/dev/vda",
         "rw",
         "console=ttyS0,115200",
-        "net.ifnames=1",
+        "net.ifnames=%d" % (1 if ifnames else 0),
         "panic=-1",
         "loglevel=5",  # kernel notices and worse on the console; all in the journal
         "mitigations=off",
@@ -1129,7 +1274,9 @@ class Case:
     ``files`` maps absolute guest paths to text, bytes or ``(content, mode)``;
     ``populate(root)`` is called after writing them (e.g. to run the tool
     against the copied root).  ``wait_for`` lists addresses the guest waits for;
-    ``isolated`` is passed to :func:`boot`.
+    ``isolated`` and ``ifnames`` are passed to :func:`boot`.  ``base``: the
+    root to copy (an image variant from :func:`build_variant`), default the
+    base that :func:`run_cases` is given.
     """
 
     name: str
@@ -1140,6 +1287,8 @@ class Case:
     wait_for: Sequence[str] = ()
     expected: str = ""
     isolated: bool = True
+    ifnames: bool = True
+    base: Path | None = None
 
 
 def run_case(
@@ -1159,6 +1308,9 @@ def run_case(
         keep = os.environ.get("PN_BOOT_KEEP", "") not in ("", "0")
     work = Path(workdir) / case.name
     timings: dict[str, float] = {}
+    if case.base is not None and Path(case.base) != Path(base):
+        base = case.base
+        kernel, initrd = find_kernel(base)
     t = time.monotonic()
     root = prepare_case(base, work)
     timings["copy"] = time.monotonic() - t
@@ -1179,6 +1331,7 @@ def run_case(
         wait_for=case.wait_for,
         expected=case.expected,
         isolated=case.isolated,
+        ifnames=case.ifnames,
     )
     timings["boot"] = result["seconds"]
     result["timings"] = timings
@@ -1316,3 +1469,36 @@ def describe(result: Mapping) -> str:
     if result.get("console_log"):
         parts.append("--- console log: %s" % result["console_log"])
     return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------
+# Command line: build what the boot suite needs before running it (CI)
+# --------------------------------------------------------------------------
+
+
+def prepare(cache_dir: str | os.PathLike | None = None,
+            variants: Sequence[str] = VARIANTS) -> dict[str, Path]:
+    """Build (or find in the cache) the base root and every image variant."""
+    cache = Path(cache_dir or os.environ.get("PN_BOOT_CACHE")
+                 or "~/.cache/packet-networking/boot").expanduser()
+
+    def log(message):
+        print("vmharness: %s" % message, flush=True)
+
+    roots = {"base": build_base_root(cache, log=log)}
+    for variant in variants:
+        started = time.monotonic()
+        roots[variant] = build_variant(roots["base"], cache, variant, log=log)
+        log("%s: %s (%.0f s)" % (variant, roots[variant], time.monotonic() - started))
+    return roots
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["prepare"]:
+        sys.exit("usage: vmharness.py prepare   (PN_BOOT_CACHE: the cache directory)")
+    try:
+        prepare()
+    except HarnessError as error:
+        sys.exit("vmharness: preparing the boot images failed: %s" % error)

@@ -313,7 +313,7 @@ def validate_ifcfg(root, tmp):
     for path in files_of(root).values():
         if path.parent.name == "network-scripts" and path.name.startswith(("ifcfg-", "route")) \
                 or path.parent.name == "sysconfig" or path.name.startswith("ifroute-"):
-            if path.name.startswith(("route-", "ifroute-", "routes")):
+            if path.name.startswith(("route-", "route6-", "ifroute-", "routes")):
                 continue  # "CIDR via GW dev DEV" lines, not shell
             check_shell_kv(path)
 

@@ -66,10 +66,14 @@ def layout_doc(layout, host, bonds, meta_names):
         net["addresses"] = [a for a in net["addresses"] if a["address_family"] == 4]
     if layout == "mode-1":
         net["bonding"]["mode"] = 1
+    if layout == "onlink":  # every gateway outside its address's network
+        for address in net["addresses"]:
+            address["cidr"] = 32 if address["address_family"] == 4 else 128
     return doc
 
 
-LAYOUTS = ["bonded", "two-bonds", "individual", "dhcp", "private-only", "v4-only", "mode-1"]
+LAYOUTS = ["bonded", "two-bonds", "individual", "dhcp", "private-only", "v4-only", "mode-1",
+           "onlink"]
 
 
 def render_all(doc, nic_names, os_option, renderer, rootfs=None):

@@ -25,7 +25,13 @@ class EniDevice:
       address, private routes, nameservers);
     - ``bond``: the device is this bond (its options and members are printed);
     - ``master``: the device is a member of the bond of that name;
-    - ``hwaddress``: the MAC pinned on the device (bonds only).
+    - ``hwaddress``: the MAC pinned on the device (bonds only);
+    - ``delay``: seconds the device waits before it comes up (``pre-up sleep``): every
+      member of a bond after its first, as the original tool did (``Bond.member_delay``);
+    - ``ra_off``: IPv6 router advertisements are turned off on the device (static
+      layouts: every device they configure, as the netplan, networkd and NetworkManager
+      outputs do; ifupdown leaves them on wherever no ``inet6 static`` stanza says
+      ``accept_ra 0``, and the device then gains a default route from any router).
     """
 
     name: str
@@ -34,6 +40,8 @@ class EniDevice:
     bond: Optional[Bond] = None
     master: Optional[str] = None
     hwaddress: Optional[str] = None
+    delay: int = 0
+    ra_off: bool = False
 
 
 def eni_devices(net, bond_first=False):
@@ -45,18 +53,20 @@ def eni_devices(net, bond_first=False):
     asks for DHCP when one of its members does; a NIC when it does itself.
     """
     devices = []
+    ra_off = not net.dhcp
     if net.bonds:
         for bond in net.bonds:
-            members = [EniDevice(name=m.name, method=MANUAL, master=bond.name)
+            members = [EniDevice(name=m.name, method=MANUAL, master=bond.name,
+                                 delay=bond.member_delay(m), ra_off=ra_off)
                        for m in bond.members]
             method, primary = _method(net, bond.name, any(m.dhcp for m in bond.members))
             device = EniDevice(name=bond.name, method=method, primary=primary, bond=bond,
-                               hwaddress=bond.mac)
+                               hwaddress=bond.mac, ra_off=ra_off)
             devices.extend([device] + members if bond_first else members + [device])
         return devices
     for iface in net.interfaces:
         method, primary = _method(net, iface.name, iface.dhcp)
-        devices.append(EniDevice(name=iface.name, method=method, primary=primary))
+        devices.append(EniDevice(name=iface.name, method=method, primary=primary, ra_off=ra_off))
     return devices
 
 

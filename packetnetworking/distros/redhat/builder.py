@@ -65,7 +65,8 @@ class IfcfgNetworkBuilder(NetworkBuilder):
         return len(f"{self.network.device}:0") <= MAX_LABEL
 
     def address_tasks(self):
-        """Private alias and private routes on the device carrying the static addresses."""
+        """Private alias, private routes and on-link default routes on the device carrying
+        the static addresses."""
         net = self.network
         if net.dhcp:
             return
@@ -74,8 +75,10 @@ class IfcfgNetworkBuilder(NetworkBuilder):
         elif net.ipv4_alias:
             log.warning("alias %s:0 would be longer than %d characters: the private address "
                         "goes into ifcfg-%s as IPADDR1", net.device, MAX_LABEL, net.device)
-        if net.private_routes:
+        if net.private_routes or (net.ipv4 and net.ipv4.onlink):
             self.tasks[f"{SCRIPTS}/route-{net.device}"] = "route.j2"
+        if net.ipv6 and net.ipv6.onlink:
+            self.tasks[f"{SCRIPTS}/route6-{net.device}"] = "route6.j2"
 
 
 class IfcfgBondedBuilder(IfcfgNetworkBuilder):

@@ -22,6 +22,14 @@ Decisions, and why:
   autoconnected; on Debian, ifenslave's ifupdown hook (run by NetworkManager's
   dispatcher for the "down") then freed each port from the bond seconds after
   it was re-attached, in a loop (seen booting Debian 12).
+- A gateway outside its address's network (``Address.onlink``) is not written as
+  ``gateway=``: the kernel refuses a route via it unless the route is on-link; 1.42
+  works around it with a host route to the gateway, but older releases failed the
+  activation ("route-sync: failure to add IPv4 route ... Invalid argument").
+  Instead the default route is a manual ``0.0.0.0/0`` (``::/0``) route with the route
+  attribute ``onlink=true`` (documented in nm-settings(5): the next hop is on this
+  link even if it matches no prefix of the interface), as netplan's NetworkManager
+  renderer writes it; private routes via such a gateway carry the attribute too.
 - No IPv6 in the metadata: ``ipv6.method=disabled`` (no SLAAC surprises);
   bonds other than the primary are up with both families disabled; DHCP uses
   ``method=auto`` for IPv4 and IPv6 and takes DNS from the lease.
@@ -69,8 +77,11 @@ def keyfile_value(value, what):
 
 @dataclass(frozen=True)
 class Route:
+    """``routeN=cidr,gateway``; ``onlink`` adds ``routeN_options=onlink=true``."""
+
     cidr: str
     gateway: str
+    onlink: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,14 @@ class Connection:
         return self
 
 
+def _default_route(address, default):
+    """``(gateway=, routes)`` for ``address``'s default route: ``gateway=`` as usual, an
+    on-link manual route when the gateway lies outside the address's network."""
+    if address.onlink:
+        return None, (Route(default, str(address.gateway), onlink=True),)
+    return str(address.gateway), ()
+
+
 class KeyfileBuilder(NetworkBuilder):
     """Shared by the bond and the interface builders: IP settings and tasks."""
 
@@ -172,10 +191,9 @@ class KeyfileBuilder(NetworkBuilder):
                 log.info("no IPv4 address: IPv4 nameservers left out of the keyfiles")
             return DISABLED
         addresses = [net.ipv4.cidr] + ([net.ipv4_alias.cidr] if net.ipv4_alias else [])
-        return IPSettings(
-            "manual", tuple(addresses), str(net.ipv4.gateway),
-            tuple(Route(r.cidr, r.gateway) for r in net.private_routes),
-            self._resolvers(4))
+        gateway, routes = _default_route(net.ipv4, "0.0.0.0/0")
+        routes += tuple(Route(r.cidr, r.gateway, r.onlink) for r in net.private_routes)
+        return IPSettings("manual", tuple(addresses), gateway, routes, self._resolvers(4))
 
     def static_ipv6(self):
         net = self.network
@@ -183,8 +201,8 @@ class KeyfileBuilder(NetworkBuilder):
             if self._resolvers(6):
                 log.info("no IPv6 address: IPv6 nameservers left out of the keyfiles")
             return DISABLED
-        return IPSettings("manual", (net.ipv6.cidr,), str(net.ipv6.gateway),
-                          dns=self._resolvers(6))
+        gateway, routes = _default_route(net.ipv6, "::/0")
+        return IPSettings("manual", (net.ipv6.cidr,), gateway, routes, self._resolvers(6))
 
     def addressed(self):
         """``(ipv4, ipv6)`` for the device that carries the addresses."""
