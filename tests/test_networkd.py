@@ -172,7 +172,8 @@ def test_flatcar_gets_networkd_and_keeps_resolved_link(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
-@pytest.mark.parametrize("renderer", ["eni", "ifcfg-rh", "wicked", "ifcfg", "netplan", "networkmanager"])
+@pytest.mark.parametrize("renderer", ["eni", "ifcfg-rh", "wicked", "ifcfg", "netplan",
+                                      "networkmanager"])
 def test_flatcar_refuses_other_stacks(tmp_path, renderer):
     code, root = _run(tmp_path, "flatcar 4081.2.0", "--renderer", renderer)
     assert code == 20

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 import stack_cases as sc
-from helpers import nics_from_metadata, run_cli, write_metadata, write_nics
+from helpers import nics_from_metadata, run_cli, with_os, write_metadata, write_nics
 from packetnetworking.renderers.networkmanager.builder import BUILDERS as KEYFILE_BUILDERS
 from test_ifupdown_validator import ifup_no_act
 from test_netplan import netplan_generate
@@ -35,9 +35,9 @@ def document(bonds=("bond0", "bond0"), link="bonded", addresses=ONLINK):
 
 
 def run(tmp_path, doc, os_option, renderer):
-    """The files the CLI writes for ``doc``: ``{relative path: text}``, and stderr."""
-    root = tmp_path / "root"
-    root.mkdir()
+    """The files the CLI writes for ``doc``: ``{relative path: text}``, and stderr. The
+    root holds the os-release of the OS ``os_option`` names, as a mounted image does."""
+    root = with_os(tmp_path / "root", *os_option.split())
     nics = nics_from_metadata(doc, names=sc.NAMES[:len(doc["network"]["interfaces"])])
     code, _, err = run_cli(["-M", write_metadata(tmp_path / "m.json", doc),
                             "--nics-file", write_nics(tmp_path / "n.json", nics),
