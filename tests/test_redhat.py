@@ -21,7 +21,7 @@ from helpers import (CAPTURES, DOCUMENTS, REFUSED_DOCUMENTS, document_names,
                      expected_addresses, load_document)
 from packetnetworking import metadata as md
 from packetnetworking import nics as nicmod
-from packetnetworking.builder import Builder
+from packetnetworking.run import Builder
 from packetnetworking.distros.redhat.builder import NM_LINKS
 from packetnetworking.manifest import PATH as MANIFEST
 
@@ -478,9 +478,9 @@ def test_el8_disables_networkmanager_when_network_scripts_are_installed(tmp_path
 
 
 def test_keyfile_stack_never_removes_networkmanager(tmp_path):
-    from packetnetworking.stacks import shared_stacks
+    from packetnetworking.renderers import shared_renderers
 
-    if "networkmanager" not in shared_stacks():
+    if "networkmanager" not in shared_renderers():
         pytest.skip("the shared NetworkManager keyfile stack is not in this build yet")
     root = tmp_path / "root"
     plant_networkmanager_links(root)
@@ -491,9 +491,9 @@ def test_keyfile_stack_never_removes_networkmanager(tmp_path):
 
 
 def test_networkd_stack_pins_names_itself_and_keeps_networkmanager(tmp_path):
-    from packetnetworking.stacks import shared_stacks
+    from packetnetworking.renderers import shared_renderers
 
-    if "networkd" not in shared_stacks():
+    if "networkd" not in shared_renderers():
         pytest.skip("the shared systemd-networkd stack is not in this build yet")
     tree = render(server(), "rocky 9", tmp_path, renderer="networkd")
     assert not tree.deleted and not tree.exists(f"{SCRIPTS}/ifcfg-bond0")
@@ -511,7 +511,7 @@ def test_fedora_runs_keyfiles_but_ifcfg_can_be_forced(tmp_path):
     assert not auto.deleted and not auto.exists(f"{SCRIPTS}/ifcfg-bond0")
     assert auto.exists("etc/udev/rules.d/70-persistent-net.rules")
     assert auto.exists("etc/systemd/network/70-eno1.link")
-    forced = render(server(), "fedora 40", root, renderer="ifcfg")
+    forced = render(server(), "fedora 40", root, renderer="ifcfg-rh")
     assert forced.kv(f"{SCRIPTS}/ifcfg-bond0")["IPADDR"] == "203.0.113.9"
     assert not forced.deleted
 
@@ -546,12 +546,12 @@ def test_unknown_version_uses_the_nearest_rule_and_warns(tmp_path, caplog, unkno
     an older one (ifcfg forced: release 10 would otherwise get NetworkManager
     keyfiles, ifcfg-rh being gone there)."""
     with caplog.at_level(logging.WARNING, logger="packetnetworking"):
-        got = render(server(), unknown, tmp_path / "a", renderer="ifcfg")
+        got = render(server(), unknown, tmp_path / "a", renderer="ifcfg-rh")
     assert any(r.levelno == logging.WARNING and unknown.split()[1] in r.getMessage()
                and newest in r.getMessage() for r in caplog.records)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="packetnetworking"):
-        want = render(server(), newest, tmp_path / "b", renderer="ifcfg")
+        want = render(server(), newest, tmp_path / "b", renderer="ifcfg-rh")
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert got.files() == want.files() and all(got.text(f) == want.text(f) for f in got.files())
 
