@@ -33,7 +33,7 @@ import fnmatch
 from packetnetworking.builder import NetworkBuilder
 from packetnetworking.ownership import (Aside, RendererConfig, Task, Unit, ini_sections,
                                         normal_mac)
-from packetnetworking.renderers.selection import NETWORKMANAGER
+from packetnetworking.renderers.networkmanager import MARKERS as NETWORKMANAGER
 
 KEYFILE_DIR = "etc/NetworkManager/system-connections"
 UNMANAGED_CONF = "etc/NetworkManager/conf.d/90-packet-networking.conf"
