@@ -17,8 +17,7 @@ import sys
 
 from packetnetworking.errors import UnsupportedOS
 from packetnetworking.releases import match_release
-from packetnetworking.tasks import (  # noqa: F401  (re-exported for builders and tests)
-    APPEND, DELETE, MOVE_ASIDE, SYMLINK, WRITE, FileOp, Rendered, Task)
+from packetnetworking.tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -272,12 +271,10 @@ class DistroBuilder:
     def build(self):
         try:
             tasks = {}
-            self.builders = []
             classes = self.select_network_builders()
             configs = self.all_renderer_configs()
             for cls in classes + [b for config in configs for b in config.builders]:
                 builder = cls(self.network, self)
-                self.builders.append(builder)
                 for path, task in builder.build().items():
                     tasks[path] = (task, builder)
             for path, task in self.take_ownership(tasks, configs).items():

@@ -42,11 +42,6 @@ def shared_renderer(name):
     return list(importlib.import_module(f"{module}.builder").BUILDERS) if module else []
 
 
-def shared_renderers():
-    """``{renderer name: [NetworkBuilder classes]}`` for the shared renderers."""
-    return {name: shared_renderer(name) for name in MODULES}
-
-
 def shared_configs():
     """The ``RendererConfig`` of cloud-init and of every shared renderer."""
     from packetnetworking.renderers.cloudinit import CLOUD_INIT

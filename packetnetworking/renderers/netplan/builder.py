@@ -47,5 +47,5 @@ class NetplanBuilder(NetworkBuilder):
                 "bonds": roles.bond_devices(net)}
 
 
-#: What ``renderers.shared_renderers()`` registers as "netplan".
+#: What ``renderers.shared_renderer()`` returns for "netplan".
 BUILDERS = [NetplanBuilder]

@@ -261,5 +261,5 @@ class KeyfileInterfacesBuilder(KeyfileBuilder):
                      "ethernet.nmconnection.j2")
 
 
-#: What ``renderers.shared_renderers()`` registers as "networkmanager".
+#: What ``renderers.shared_renderer()`` returns for "networkmanager".
 BUILDERS = [KeyfileBondsBuilder, KeyfileInterfacesBuilder]

@@ -41,8 +41,6 @@ UNMANAGED_CONF = "etc/NetworkManager/conf.d/90-packet-networking.conf"
 UNMANAGED_FOR = ("networkd", "eni")
 #: Name endings NetworkManager's keyfile plugin skips.
 IGNORED = ("~", ".bak", ".orig", ".rej", ".swp", ".tmp", ".rpmnew", ".rpmsave", ".nmmeta")
-#: Connection types that sit on a NIC or are one (the others: wifi, vpn, loopback...).
-WIRED = ("ethernet", "802-3-ethernet", "bond", "bridge", "vlan", "team", "infiniband")
 
 
 def step_aside(scan):
