@@ -238,6 +238,16 @@ class DistroBuilder:
         (see ``packetnetworking.renderers.markers``), or None."""
         return self.renderers.installed(renderer, self.target)
 
+    def first_installed(self, *rules):
+        """``(renderer, reason)`` for the first of ``rules``, ``(renderer, reason)`` pairs,
+        whose renderer's program is installed (``{}`` in the reason is the marker
+        found); None when none is."""
+        for renderer, reason in rules:
+            found = self.installed(renderer)
+            if found:
+                return renderer, reason.format(found)
+        return None
+
     def production_default(self, renderer, why=""):
         """``(renderer, reason)`` when the target root tells nothing: the renderer a
         stock image of this release runs."""

@@ -89,18 +89,13 @@ class DebianBuilder(DistroBuilder):
         """ifupdown installed -> eni (as production images); netplan installed ->
         netplan; NetworkManager installed -> networkmanager; systemd-networkd enabled
         -> networkd; else eni, and netplan on Ubuntu 17.10+ (what a stock image runs)."""
-        found = self.installed("eni")
+        found = self.first_installed(
+            ("eni", "{} present: ifupdown installed"),
+            ("netplan", "{} present, no ifupdown"),
+            ("networkmanager", "{} present, no ifupdown or netplan"),
+            ("networkd", "{} present: systemd-networkd enabled, no ifupdown or netplan"))
         if found:
-            return "eni", f"{found} present: ifupdown installed"
-        found = self.installed("netplan")
-        if found:
-            return "netplan", f"{found} present, no ifupdown"
-        found = self.installed("networkmanager")
-        if found:
-            return "networkmanager", f"{found} present, no ifupdown or netplan"
-        found = self.installed("networkd")
-        if found:
-            return "networkd", f"{found} present: systemd-networkd enabled, no ifupdown or netplan"
+            return found
         if self.os.distro == "ubuntu" and self.version_key >= (17, 10):
             return self.production_default("netplan", "stock Ubuntu 17.10+ runs netplan")
         return self.production_default("eni")

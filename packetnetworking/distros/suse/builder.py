@@ -63,10 +63,6 @@ class SuseBuilder(DistroBuilder):
         version = self.version_key
         if version >= (16,) and version[0] not in BEFORE_15:
             return "networkmanager", f"{self.os}: NetworkManager (wicked removed in release 16)"
-        found = self.installed("wicked")
-        if found:
-            return "wicked", f"{found} present: wicked installed"
-        found = self.installed("networkmanager")
-        if found:
-            return "networkmanager", f"{found} present, no wicked"
-        return self.production_default("wicked")
+        return (self.first_installed(("wicked", "{} present: wicked installed"),
+                                     ("networkmanager", "{} present, no wicked"))
+                or self.production_default("wicked"))
