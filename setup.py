@@ -11,7 +11,7 @@ setup(
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["packetnetworking", "packetnetworking.*"]),
-    package_data={"packetnetworking": ["distros/*/templates/*.j2", "stacks/*/templates/*.j2"]},
+    package_data={"packetnetworking": ["distros/*/templates/*.j2", "renderers/*/templates/*.j2"]},
     include_package_data=False,  # package_data names every template: no "would be ignored" warning
     python_requires=">=3.9",
     install_requires=["click>=7.0", "jinja2>=2.11", "requests>=2.20", "lxml>=4.6"],

@@ -107,37 +107,43 @@ class DistroBuilder:
     """A family of distributions. Subclasses register themselves by being defined.
 
     - ``distros``: the distro names it serves (``"*"`` = catch-all);
-    - ``network_builders``: NetworkBuilder classes run whatever the stack
+    - ``network_builders``: NetworkBuilder classes run whatever the renderer
       (hostname, hosts, ...);
-    - ``native_stacks``: ``{stack name: [NetworkBuilder classes]}`` the family
-      writes itself (``eni``, ``ifcfg``, ...);
-    - ``accepted_stacks``: every stack the family accepts, native or shared
-      (``netplan``, ``networkmanager``, ``networkd`` live once in
-      ``packetnetworking.stacks``);
+    - ``native_renderers``: ``{renderer name: [NetworkBuilder classes]}`` for the
+      renderers whose builders the family picks itself (``eni``, ``ifcfg-rh``,
+      ``wicked``: their builders live in ``packetnetworking.renderers``);
+    - ``accepted_renderers``: every renderer the family accepts, native or shared
+      (``netplan``, ``networkmanager``, ``networkd`` are used as they are);
     - ``releases``: ``{distro: (releases.Release, ...)}``, what differs between
       versions; ``release`` is the rule for the target's version.
+    - ``renderer_configs``: the ``ownership.RendererConfig`` of each native renderer
+      (what it reads, how it steps aside, its units); the shared renderers and
+      cloud-init have theirs in ``packetnetworking.renderers``.
 
-    - ``stack_configs``: the ``ownership.StackConfig`` of each stack the family
-      writes itself (what it reads, how it steps aside, its units); the shared
-      stacks and cloud-init have theirs in ``packetnetworking.stacks``.
-
-    The stack comes from ``--renderer`` or, with ``auto``, from
-    ``detect_stack()`` (what the target root runs). Override
+    The renderer comes from ``--renderer`` or, with ``auto``, from
+    ``detect_renderer()`` (what the target root runs). Override
     ``select_network_builders()`` for anything else.
+
+    Before 2027 these attributes said "stack" (``native_stacks``,
+    ``accepted_stacks``, ``stack_configs``, ``self.stack``): a subclass that
+    still sets the old names keeps working.
     """
 
     family = ""
     distros = []
     network_builders = []
-    native_stacks = {}
-    accepted_stacks = ()
+    native_renderers = {}
+    accepted_renderers = ()
     releases = {}
-    stack_configs = ()
+    renderer_configs = ()
     registry = []
     _builtin_slot = None  # set by packetnetworking.distros when it is imported
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        for old, new in _OLD_NAMES.items():
+            if old in cls.__dict__ and new not in cls.__dict__:
+                setattr(cls, new, cls.__dict__[old])
         registry = DistroBuilder.registry
         if cls.__module__.startswith("packetnetworking.distros.") and \
                 DistroBuilder._builtin_slot is not None:
@@ -155,13 +161,18 @@ class DistroBuilder:
         self.network = network
         self.rootfs = rootfs
         self.options = options or {}
-        self.stack = None
-        self.stack_reason = ""
+        self.renderer = None
+        self.renderer_reason = ""
         self.kept = set()  # paths builders leave as they are (NetworkBuilder.keep)
 
     @property
     def os(self):
         return self.network.os
+
+    @property
+    def stack(self):
+        """The former name of ``renderer``."""
+        return self.renderer
 
     @functools.cached_property
     def release(self):
@@ -179,67 +190,75 @@ class DistroBuilder:
             self._target = TargetRoot(self.rootfs)
         return self._target
 
-    def available_stacks(self):
-        """``{stack name: [NetworkBuilder classes]}`` of every stack the family accepts."""
-        return {name: self.stack_builders(name) for name in self.available_stack_names()}
+    def available_renderers(self):
+        """``{renderer name: [NetworkBuilder classes]}`` of every renderer the family
+        accepts."""
+        return {name: self.renderer_builders(name) for name in self.available_renderer_names()}
 
-    def available_stack_names(self):
-        """The stacks this build can write for the family, without importing the shared
-        ones (a run imports only the stack it writes)."""
-        from packetnetworking import stacks as shared
-        return [name for name in self.accepted_stacks or tuple(self.native_stacks)
-                if self.native_stacks.get(name) or name in shared.MODULES]
+    def available_renderer_names(self):
+        """The renderers this build can write for the family, without importing the
+        shared ones (a run imports only the renderer it writes)."""
+        from packetnetworking import renderers as shared
+        return [name for name in self.accepted_renderers or tuple(self.native_renderers)
+                if self.native_renderers.get(name) or name in shared.MODULES]
 
-    def stack_builders(self, name):
-        from packetnetworking import stacks as shared
-        return list(self.native_stacks.get(name) or shared.shared_stack(name))
+    def renderer_builders(self, name):
+        from packetnetworking import renderers as shared
+        return list(self.native_renderers.get(name) or shared.shared_renderer(name))
 
-    def choose_stack(self):
-        """``(stack, reason)`` for this run; None when the family has no stacks."""
-        available = self.available_stack_names()
+    def choose_renderer(self):
+        """``(renderer, reason)`` for this run; None when the family has no renderers."""
+        from packetnetworking.renderers import ALIASES
+
+        available = self.available_renderer_names()
         if not available:
             return None, "the family has a single way to write its files"
         renderer = self.options.get("renderer") or "auto"
+        flavour = next((name for name in ALIASES.get(renderer, ()) if name in available), None)
+        if flavour:
+            log.warning("--renderer %s is now called --renderer %s (for %s): writing %s",
+                        renderer, flavour, self.os.distro, flavour)
+            renderer = flavour
         if renderer != "auto":
             if renderer not in available:
                 raise UnsupportedOS(
                     f"--renderer {renderer} is not available for {self.os.distro}; "
                     f"choose one of: auto, {', '.join(sorted(available))}")
             return renderer, "forced by --renderer"
-        stack, reason = self.detect_stack()
-        if stack not in available:
-            raise UnsupportedOS(f"{self.os} would need the {stack} stack, which this build "
-                                "of packet-networking cannot write")
-        return stack, reason
+        renderer, reason = self.detect_renderer()
+        if renderer not in available:
+            raise UnsupportedOS(f"{self.os} would need the {renderer} renderer, which this "
+                                "build of packet-networking cannot write")
+        return renderer, reason
 
-    def detect_stack(self):
-        """Pick the stack from what the target runs (rules in stacks/selection.py)."""
-        from packetnetworking.stacks.selection import auto_stack
-        return auto_stack(self)
+    def detect_renderer(self):
+        """Pick the renderer from what the target runs (rules in renderers/selection.py)."""
+        from packetnetworking.renderers.selection import auto_renderer
+        return auto_renderer(self)
 
     def select_network_builders(self):
         self.release  # noqa: B018  (pick the rule, and warn, before anything is built)
-        self.stack, self.stack_reason = self.choose_stack()
-        if self.stack:
-            log.info("stack: %s (%s)", self.stack, self.stack_reason)
-        builders = self.stack_builders(self.stack) if self.stack else []
+        self.renderer, self.renderer_reason = self.choose_renderer()
+        if self.renderer:
+            log.info("renderer: %s (%s)", self.renderer, self.renderer_reason)
+        builders = self.renderer_builders(self.renderer) if self.renderer else []
         return list(self.network_builders) + builders
 
     def context(self):
-        return {"stack": self.stack}
+        return {"renderer": self.renderer}
 
-    def all_stack_configs(self):
-        """The StackConfig of every stack the target may run: the family's own, then
-        cloud-init's and the shared stacks'."""
-        from packetnetworking import stacks as shared
-        return list(self.stack_configs) + shared.shared_configs()
+    def all_renderer_configs(self):
+        """The RendererConfig of every renderer the target may run: the family's own,
+        then cloud-init's and the shared renderers'."""
+        from packetnetworking import renderers as shared
+        return list(self.renderer_configs) + shared.shared_configs()
 
     def build(self):
         try:
             tasks = {}
             self.builders = []
             classes = self.select_network_builders()
-            configs = self.all_stack_configs()
+            configs = self.all_renderer_configs()
             for cls in classes + [b for config in configs for b in config.builders]:
                 builder = cls(self.network, self)
                 self.builders.append(builder)
@@ -266,9 +285,9 @@ class DistroBuilder:
         self.manifest_states = self.manifest.check(target)
         ours = self.manifest.removable(self.manifest_states)
         devices = ownership.Devices.of(self.network)
-        owned = ownership.step_aside(configs, self.stack, devices, target, keep=set(tasks),
+        owned = ownership.step_aside(configs, self.renderer, devices, target, keep=set(tasks),
                                      ours=ours)
-        chosen = [config for config in configs if config.name == self.stack]
+        chosen = [config for config in configs if config.name == self.renderer]
         for config in chosen:
             for path, task in units.enable(config.units, target, ours=ours).items():
                 if path not in tasks and path not in owned:
@@ -314,6 +333,10 @@ def list_distros():
                 lines.append(f"{name}  (plugin {builder.__module__}.{builder.__qualname__})")
     return lines
 
+
+#: Attribute names a DistroBuilder subclass may still use -> today's names.
+_OLD_NAMES = {"native_stacks": "native_renderers", "accepted_stacks": "accepted_renderers",
+              "stack_configs": "renderer_configs"}
 
 _PLUGINS_LOADED = False
 

@@ -5,12 +5,13 @@ import sys
 
 import click
 
-from packetnetworking import __version__, errors, nics, source
+from packetnetworking import __version__, errors, nics, renderers, source
 from packetnetworking.builder import Builder, list_distros
 
 log = logging.getLogger(__name__)
 
-RENDERERS = ("auto", "eni", "ifcfg", "netplan", "networkmanager", "networkd")
+#: ``--renderer``: auto, each renderer's name, then the former names still accepted.
+RENDERERS = ("auto", *renderers.names(), *renderers.ALIASES)
 
 
 def _resolvers(ctx, param, value):
@@ -48,7 +49,8 @@ def _list_distros(ctx, param, value):
               help="Read NICs from a saved `lshw -class network -xml` capture (or lshw -json, "
                    "or a JSON NIC list) instead of discovering them.")
 @click.option("--renderer", type=click.Choice(RENDERERS), default="auto", show_default=True,
-              help="Network stack to write for; auto picks what the target runs.")
+              help="Renderer (the files of one network stack) to write; auto picks what "
+                   "the target runs ('ifcfg': the family's ifcfg-rh or wicked).")
 @click.option("--dry-run", is_flag=True,
               help="Print each file's action and a diff against the target; write nothing.")
 @click.option("-v", "--verbose", count=True, help="-v INFO, -vv DEBUG (with tracebacks).")

@@ -19,7 +19,7 @@ writes (``Manifest.finish``):
   old stack's files after a stack switch, a unit's links after another stack
   was chosen. A builder may keep a path it leaves alone (``NetworkBuilder.keep``:
   ``etc/resolv.conf`` when no nameserver is known), and a file another stack's
-  ``StackConfig`` rewrites rather than moves aside (``etc/network/interfaces``
+  ``RendererConfig`` rewrites rather than moves aside (``etc/network/interfaces``
   is reduced to loopback) is rewritten instead;
 - leaves it, with a WARNING, when it changed since: someone else edited it, so it
   is no longer the tool's to remove.

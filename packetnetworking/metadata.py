@@ -244,7 +244,8 @@ PRIVATE_NETWORKS = tuple(ipaddress.ip_network(n) for n in
 
 def _parse_addresses(net):
     """Every address that parses; an address the layout does not configure (its flags
-    say so, or one of its kind came before) may be malformed: a WARNING, then left out."""
+    say so, or one of its kind came before) may be malformed: a WARNING, then left out.
+    A configured address whose gateway lies outside its network is one WARNING (on-link)."""
     values = net.get("addresses", list, required=False, default=[])
     addresses, used = [], set()
     for i, value in enumerate(values):
@@ -260,7 +261,9 @@ def _parse_addresses(net):
             continue
         if address.enabled and address.management:
             kind = (address.family, address.public)
-            if kind not in used and address.onlink:
+            # only the address the layout configures gets its routes written (on-link);
+            # another one (a private IPv6, a second of its kind) is ignored without a word
+            if kind in USED_KINDS and kind not in used and address.onlink:
                 log.warning("%s.gateway: %s is not in %s: routes via it are written on-link",
                             where, address.gateway, address.interface)
             used.add(kind)

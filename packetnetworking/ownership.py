@@ -3,8 +3,8 @@
 A target image often carries several stacks (ifupdown and netplan with
 cloud-init's ``50-cloud-init.yaml``; NetworkManager and an old ``ifcfg-eth0``).
 Two stacks configuring one NIC race at boot. Each stack declares once, in a
-``StackConfig``, what it reads and how those files name a device; the shared
-stacks do so in ``packetnetworking/stacks/<stack>/foreign.py``, the families'
+``RendererConfig``, what it reads and how those files name a device; the shared
+stacks do so in ``packetnetworking/renderers/<stack>/foreign.py``, the families'
 own stacks in their folder (``distros/debian/foreign.py``: ifupdown,
 ``distros/redhat/foreign.py``: ifcfg-rh, ``distros/suse/foreign.py``: SUSE ifcfg).
 
@@ -184,7 +184,7 @@ class Unit:
 
 
 @dataclass(frozen=True)
-class StackConfig:
+class RendererConfig:
     """What one network stack reads and runs.
 
     - ``reads``: globs of the files it reads (last path part only, ``etc/netplan/*.yaml``);
@@ -218,7 +218,7 @@ class StackConfig:
         return sorted(set(found))
 
 
-def step_aside(configs: Iterable[StackConfig], chosen, devices, target, keep=(), ours=()):
+def step_aside(configs: Iterable[RendererConfig], chosen, devices, target, keep=(), ours=()):
     """``{path: Task}`` so that no stack but ``chosen`` configures ``devices``.
 
     ``keep``: paths this run writes itself (never touched here); ``ours``: paths

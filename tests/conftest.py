@@ -1,10 +1,19 @@
 """Fixtures shared by every test module (helpers live in helpers.py)."""
 import os
+import signal
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+
+# A suite started as a background job (or under nohup) inherits SIGINT (SIGHUP) ignored,
+# and a Python started with SIGINT ignored never raises KeyboardInterrupt. The interrupt
+# tests need the signals as an operator's shell delivers them, in this process and in the
+# CLI processes it starts (a handler set here is reset to the default across exec).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+for _name in ("SIGTERM", "SIGHUP", "SIGQUIT"):
+    signal.signal(getattr(signal, _name), signal.SIG_DFL)
 
 from helpers import make_metadata  # noqa: E402
 

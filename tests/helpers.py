@@ -46,7 +46,6 @@ REFUSED_DOCUMENTS = {
     # addresses: [] and no interface asks for DHCP
     "hollow-no-addresses.json":
         "network.addresses: no enabled management address, and no interface asks for DHCP",
-    # hand-edited: .114/31 with gateway .113, outside the address's own /31
 }
 
 #: Documents configured with a WARNING, with what it says. Hegel's mock is hand-edited:

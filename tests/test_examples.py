@@ -58,6 +58,29 @@ def stanza(stanzas, name, family="inet"):
     return found[0] if found else None
 
 
+def options(stanzas, name, family="inet"):
+    """``(method, [(option, value)])`` of one ``iface`` stanza, repeated options kept."""
+    [found] = [(method, options) for n, fam, method, options in stanzas
+               if (n, fam) == (name, family)]
+    return found
+
+
+def ra_off(name):
+    """The line a device of a static layout turns IPv6 router advertisements off with."""
+    return ("pre-up", f"test ! -w /proc/sys/net/ipv6/conf/{name}/accept_ra || "
+                      f"echo 0 > /proc/sys/net/ipv6/conf/{name}/accept_ra")
+
+
+def check_members(stanzas, bond, members):
+    """``members`` of ``bond``, in the order they come up: ``inet manual`` with RA off and
+    ``bond-master``; every member after the first waits ``pre-up sleep 4`` (the original
+    tool's staggered bring-up)."""
+    for i, member in enumerate(members):
+        sleep = [("pre-up", "sleep 4")] if i else []
+        assert options(stanzas, member) == (
+            "manual", sleep + [ra_off(member), ("bond-master", bond)]), member
+
+
 BOND_OPTIONS = {"bond-mode": "802.3ad", "bond-miimon": "100", "bond-lacp-rate": "fast",
                 "bond-xmit-hash-policy": "layer3+4"}
 
@@ -71,14 +94,13 @@ def check_bonded(root, stanzas, resolver=RESOLVER):
             "hwaddress": "ether b8:ce:f6:10:20:30"}
     assert BOND_OPTIONS.items() <= bond0.items()
     method, v6 = stanza(stanzas, "bond0", "inet6")
-    assert (method, v6["address"], v6["netmask"], v6["gateway"]) == (
-        "static", "2001:db8:4a:7f00::1", "127", "2001:db8:4a:7f00::")
+    assert (method, v6["address"], v6["netmask"], v6["gateway"], v6["accept_ra"]) == (
+        "static", "2001:db8:4a:7f00::1", "127", "2001:db8:4a:7f00::", "0")
     method, alias = stanza(stanzas, "bond0:0")
     assert (method, alias["address"], alias["netmask"]) == ("static", "10.70.12.3",
                                                             "255.255.255.254")
     assert alias["up"] == "ip route replace 10.0.0.0/8 via 10.70.12.2 dev bond0"
-    for member in ("enp1s0f0", "enp1s0f1"):
-        assert stanza(stanzas, member) == ("manual", {"bond-master": "bond0"})
+    check_members(stanzas, "bond0", ["enp1s0f0", "enp1s0f1"])
     for spare in ("enp2s0f0", "enp2s0f1"):  # not in the metadata: left alone
         assert stanza(stanzas, spare) is None
     rules = (root / "etc/udev/rules.d/70-persistent-net.rules").read_text()
@@ -97,7 +119,7 @@ def check_individual(root, stanzas):
     alias = stanza(stanzas, "enp1s0f0:0")[1]
     assert alias["address"] == "10.70.12.13"
     assert alias["up"] == "ip route replace 10.0.0.0/8 via 10.70.12.12 dev enp1s0f0"
-    assert stanza(stanzas, "enp1s0f1") == ("manual", {})
+    assert options(stanzas, "enp1s0f1") == ("manual", [ra_off("enp1s0f1")])
     assert not any(name.startswith("bond") for name, *_ in stanzas)
     assert (root / "etc/hostname").read_text().strip() == "worker-01.example.net"
 
@@ -122,9 +144,8 @@ def check_mlag(root, stanzas):
         "manual", "enp1s0f1 enp2s0f1", "ether b8:ce:f6:10:20:31")
     assert "address" not in bond1 and stanza(stanzas, "bond1", "inet6") is None
     assert BOND_OPTIONS.items() <= bond1.items()
-    for member, bond in (("enp1s0f0", "bond0"), ("enp2s0f0", "bond0"),
-                         ("enp1s0f1", "bond1"), ("enp2s0f1", "bond1")):
-        assert stanza(stanzas, member) == ("manual", {"bond-master": bond})
+    check_members(stanzas, "bond0", ["enp1s0f0", "enp2s0f0"])
+    check_members(stanzas, "bond1", ["enp1s0f1", "enp2s0f1"])
 
 
 def check_private_only(root, stanzas):

@@ -62,7 +62,7 @@ def test_a_second_run_changes_nothing_manifest_included(tmp_path):
 @pytest.mark.parametrize("os_option,renderer,old", [
     ("debian 12", "networkd", [f"{NETWORKD}/05-packet-{n}.{k}" for n in NAMES[:2]
                                for k in ("link", "network")]),
-    ("rocky 9", "ifcfg", [f"{SCRIPTS}/ifcfg-{n}" for n in NAMES[:2]]
+    ("rocky 9", "ifcfg-rh", [f"{SCRIPTS}/ifcfg-{n}" for n in NAMES[:2]]
      + [f"etc/systemd/network/70-{n}.link" for n in NAMES[:2]]),
     ("ubuntu 24.04", "networkmanager",
      [f"etc/NetworkManager/system-connections/{n}.nmconnection" for n in NAMES[:2]]),

@@ -189,6 +189,26 @@ def test_gateway_outside_the_network_is_kept_on_link_with_one_warning(caplog):
         "routes via it are written on-link"]
 
 
+@pytest.mark.parametrize("entry", [
+    # a private IPv6 is never configured
+    {"address_family": 6, "address": "fd00::5", "cidr": 127, "gateway": "fd00::9999"},
+    # a second management public IPv4: only the first is configured
+    {"address_family": 4, "address": "198.51.100.41", "cidr": 31, "gateway": "198.51.100.1",
+     "public": True},
+    # not a management address (OSIE's CI generator lists one)
+    {"address_family": 4, "address": "203.0.113.8", "cidr": 31, "gateway": "203.0.113.1",
+     "public": True, "management": False},
+], ids=["private-v6", "second-public-v4", "not-management"])
+def test_gateway_outside_the_network_of_an_address_not_configured_says_nothing(caplog, entry):
+    """Only routes via the configured addresses' gateways are written: another address's
+    gateway outside its network is neither refused nor warned about."""
+    doc = make_metadata()
+    doc["network"]["addresses"].append(entry)
+    with caplog.at_level("WARNING"):
+        addresses = metadata.parse(doc).addresses
+    assert addresses[3].onlink and not caplog.records, [r.getMessage() for r in caplog.records]
+
+
 @pytest.mark.parametrize("index, gateway", [(0, "0.0.0.0"), (0, "224.0.0.1"),
                                             (0, "255.255.255.255"), (1, "::"), (1, "ff02::1")])
 def test_gateway_the_kernel_refuses_is_named(index, gateway):

@@ -11,8 +11,8 @@ from packetnetworking import metadata as md
 from packetnetworking.builder import Builder, DistroBuilder
 from packetnetworking.errors import UnsupportedOS
 from packetnetworking.nics import NIC
-from packetnetworking.stacks import shared_stacks
-from packetnetworking.stacks.netplan.builder import NetplanBuilder
+from packetnetworking.renderers import shared_renderers
+from packetnetworking.renderers.netplan.builder import NetplanBuilder
 from packetnetworking.tasks import ASIDE_SUFFIX
 from stack_cases import (CASES, MACS, NAMES, PUBLIC4, RESOLVERS, document, parse_unit,
                          render_stack, require_tool, routes, run_cli, values)
@@ -198,8 +198,8 @@ def test_deterministic():
     assert render(doc, nic_count).content == render(doc, nic_count).content
 
 
-def test_registered_as_shared_stack():
-    assert shared_stacks()["netplan"] == [NetplanBuilder]
+def test_registered_as_shared_renderer():
+    assert shared_renderers()["netplan"] == [NetplanBuilder]
 
 
 # --- through the CLI, on roots shaped like real images --------------------------------------

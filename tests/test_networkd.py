@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-from packetnetworking.stacks import shared_stacks
-from packetnetworking.stacks.networkd.builder import NetworkdBuilder
+from packetnetworking.renderers import shared_renderers
+from packetnetworking.renderers.networkd.builder import NetworkdBuilder
 from stack_cases import (CASES, MACS, NAMES, RESOLVERS, document, parse_unit, render_stack,
                          routes, run_cli, values)
 
@@ -132,8 +132,8 @@ def test_no_resolvers_no_dns_lines():
     assert values(network_of(rendered, "bond0"), "Network", "DNS") == []
 
 
-def test_registered_as_shared_stack():
-    assert shared_stacks()["networkd"] == [NetworkdBuilder]
+def test_registered_as_shared_renderer():
+    assert shared_renderers()["networkd"] == [NetworkdBuilder]
 
 
 # --- through the CLI: Flatcar (networkd only) and a forced renderer -------------------------
@@ -172,7 +172,8 @@ def test_flatcar_gets_networkd_and_keeps_resolved_link(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
-@pytest.mark.parametrize("renderer", ["eni", "ifcfg", "netplan", "networkmanager"])
+@pytest.mark.parametrize("renderer", ["eni", "ifcfg-rh", "wicked", "ifcfg", "netplan",
+                                      "networkmanager"])
 def test_flatcar_refuses_other_stacks(tmp_path, renderer):
     code, root = _run(tmp_path, "flatcar 4081.2.0", "--renderer", renderer)
     assert code == 20

@@ -27,9 +27,9 @@ import stack_cases as sc
 from helpers import load_document, make_metadata, nics_from_metadata, run_cli, snapshot, \
     write_metadata, write_nics
 from packetnetworking.errors import MetadataError
-from packetnetworking.stacks import shared_stacks
-from packetnetworking.stacks.networkmanager.builder import BUILDERS
-from packetnetworking.stacks.networkmanager import builder as nm
+from packetnetworking.renderers import shared_renderers
+from packetnetworking.renderers.networkmanager.builder import BUILDERS
+from packetnetworking.renderers.networkmanager import builder as nm
 
 SYSTEM_PYTHON = os.environ.get("PN_TEST_NM_PYTHON", "/usr/bin/python3")
 VALIDATOR = Path(__file__).with_name("nm_validate.py")
@@ -325,7 +325,7 @@ def test_dhcp_writes_no_address_gateway_or_nameserver():
 
 
 def test_registered_as_the_shared_networkmanager_stack():
-    assert shared_stacks()["networkmanager"] == BUILDERS
+    assert shared_renderers()["networkmanager"] == BUILDERS
 
 
 # --------------------------------------------------------------------------

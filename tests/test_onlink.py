@@ -17,8 +17,8 @@ import subprocess
 import pytest
 
 import stack_cases as sc
-from helpers import nics_from_metadata, run_cli, write_metadata, write_nics
-from packetnetworking.stacks.networkmanager.builder import BUILDERS as KEYFILE_BUILDERS
+from helpers import nics_from_metadata, run_cli, with_os, write_metadata, write_nics
+from packetnetworking.renderers.networkmanager.builder import BUILDERS as KEYFILE_BUILDERS
 from test_ifupdown_validator import ifup_no_act
 from test_netplan import netplan_generate
 from test_networkmanager import libnm  # noqa: F401  (fixture)
@@ -35,9 +35,9 @@ def document(bonds=("bond0", "bond0"), link="bonded", addresses=ONLINK):
 
 
 def run(tmp_path, doc, os_option, renderer):
-    """The files the CLI writes for ``doc``: ``{relative path: text}``, and stderr."""
-    root = tmp_path / "root"
-    root.mkdir()
+    """The files the CLI writes for ``doc``: ``{relative path: text}``, and stderr. The
+    root holds the os-release of the OS ``os_option`` names, as a mounted image does."""
+    root = with_os(tmp_path / "root", *os_option.split())
     nics = nics_from_metadata(doc, names=sc.NAMES[:len(doc["network"]["interfaces"])])
     code, _, err = run_cli(["-M", write_metadata(tmp_path / "m.json", doc),
                             "--nics-file", write_nics(tmp_path / "n.json", nics),
@@ -61,8 +61,8 @@ def test_one_warning_per_gateway_naming_the_field(tmp_path):
 
 @pytest.mark.parametrize("os_option, renderer", [
     ("debian 12", "eni"), ("alpine 3.19", "eni"), ("ubuntu 22.04", "netplan"),
-    ("debian 12", "networkd"), ("debian 12", "networkmanager"), ("rocky 8", "ifcfg"),
-    ("sles 15", "ifcfg")])
+    ("debian 12", "networkd"), ("debian 12", "networkmanager"), ("rocky 8", "ifcfg-rh"),
+    ("sles 15", "wicked")])
 def test_gateways_inside_their_network_write_nothing_on_link(tmp_path, os_option, renderer):
     files, err = run(tmp_path, sc.document(), os_option, renderer)
     assert err == ""
@@ -147,7 +147,7 @@ def test_keyfile_default_routes_are_manual_on_link_routes(tmp_path, libnm):  # n
 # --- RedHat ifcfg: route-DEV / route6-DEV, read by network-scripts and ifcfg-rh -------------
 
 def test_ifcfg_on_link_default_routes_are_in_the_route_files(tmp_path):
-    files, _ = run(tmp_path, document(), "rocky 8", "ifcfg")
+    files, _ = run(tmp_path, document(), "rocky 8", "ifcfg-rh")
     scripts = "etc/sysconfig/network-scripts"
     for path in (f"{scripts}/ifcfg-bond0", "etc/sysconfig/network"):
         # network-scripts skip an off-network GATEWAY, and with GATEWAYDEV they would
@@ -180,7 +180,7 @@ def test_the_kernel_takes_the_ifcfg_route_lines_and_needs_their_onlink(tmp_path)
     """network-scripts run "ip route add LINE" for each line of route-DEV ("ip -6 route add"
     for route6-DEV): the lines are added in a private namespace to a device named like the
     bond, carrying the addresses; without "onlink" the kernel refuses them."""
-    files, _ = run(tmp_path, document(), "rocky 8", "ifcfg")
+    files, _ = run(tmp_path, document(), "rocky 8", "ifcfg-rh")
     scripts = "etc/sysconfig/network-scripts"
     commands = []
     for path, family in ((f"{scripts}/route-bond0", "-4"), (f"{scripts}/route6-bond0", "-6")):
@@ -200,7 +200,7 @@ def test_the_kernel_takes_the_ifcfg_route_lines_and_needs_their_onlink(tmp_path)
 
 
 def test_ifcfg_without_on_link_gateways_writes_no_route6_file(tmp_path):
-    files, _ = run(tmp_path, sc.document(), "rocky 8", "ifcfg")
+    files, _ = run(tmp_path, sc.document(), "rocky 8", "ifcfg-rh")
     scripts = "etc/sysconfig/network-scripts"
     assert f"{scripts}/route6-bond0" not in files
     assert "GATEWAY=198.51.100.22" in files[f"{scripts}/ifcfg-bond0"]
@@ -209,7 +209,7 @@ def test_ifcfg_without_on_link_gateways_writes_no_route6_file(tmp_path):
 # --- SUSE wicked: a host route to the gateway before the route via it ------------------------
 
 def test_wicked_routes_reach_the_gateway_through_a_host_route_first(tmp_path):
-    files, _ = run(tmp_path, document(), "sles 15", "ifcfg")
+    files, _ = run(tmp_path, document(), "sles 15", "wicked")
     lines = [l for l in files["etc/sysconfig/network/routes"].splitlines()
              if not l.startswith("#")]
     assert lines == [f"{GW4}/32 - - bond0", f"default {GW4} - bond0",

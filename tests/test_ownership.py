@@ -19,7 +19,7 @@ from ownership_roots import (CLOUD_INIT_ENI, CLOUD_INIT_NETPLAN, DEBIAN_INTERFAC
                              debian_with_interfaces, plan, put, rocky9_networkmanager,
                              ubuntu_ifupdown_cloud_init)
 from packetnetworking.ownership import Devices, step_aside
-from packetnetworking.stacks import shared_configs
+from packetnetworking.renderers import shared_configs
 from packetnetworking.target import TargetRoot
 from packetnetworking.tasks import ASIDE_SUFFIX, MOVE_ASIDE, WRITE
 from helpers import run_cli as run_full
@@ -105,7 +105,7 @@ def test_no_cloud_init_no_cloud_init_file(tmp_path):
 
 @pytest.mark.parametrize("os_option,renderer", [
     ("debian 12", "eni"), ("ubuntu 24.04", "netplan"), ("rocky 9", "networkmanager"),
-    ("rocky 9", "ifcfg"), ("rocky 9", "networkd"), ("sles 15", "ifcfg"), ("alpine 3.19", "eni"),
+    ("rocky 9", "ifcfg-rh"), ("rocky 9", "networkd"), ("sles 15", "wicked"), ("alpine 3.19", "eni"),
     ("flatcar 4081.2.0", "networkd")])
 def test_cloud_init_is_told_to_stop_whatever_the_stack(tmp_path, os_option, renderer):
     root = tmp_path / "root"
@@ -218,7 +218,7 @@ def test_rocky9_ifcfg_chosen_moves_aside_an_ifcfg_it_does_not_write(tmp_path):
     """Two ifcfg files for one NIC race too: the image's ifcfg-eth0 (the metadata's name
     of the NIC the run calls enp1s0f0) steps aside from our ifcfg-enp1s0f0."""
     root = rocky9_networkmanager(tmp_path / "root")
-    found = actions(plan(root, "rocky 9", "ifcfg"))
+    found = actions(plan(root, "rocky 9", "ifcfg-rh"))
     assert found[f"{SCRIPTS}/ifcfg-enp1s0f0"] == WRITE
     assert found[f"{SCRIPTS}/ifcfg-eth0"] == MOVE_ASIDE
     assert f"{SCRIPTS}/ifcfg-eth9" not in found
@@ -229,7 +229,7 @@ def test_rocky9_ifcfg_chosen_moves_aside_an_ifcfg_it_does_not_write(tmp_path):
 @pytest.mark.parametrize("os_option,renderer,expected", [
     ("debian 12", "eni", True), ("debian 12", "networkd", True), ("rocky 9", "networkd", True),
     ("debian 12", "netplan", False),          # netplan marks its devices unmanaged itself
-    ("rocky 9", "ifcfg", False),              # NetworkManager reads the ifcfg files
+    ("rocky 9", "ifcfg-rh", False),              # NetworkManager reads the ifcfg files
     ("debian 12", "networkmanager", False)])
 def test_networkmanager_is_told_to_leave_the_devices_alone(tmp_path, os_option, renderer,
                                                             expected):
@@ -265,8 +265,8 @@ def _aside(tmp_path, files, chosen="eni", configs=None):
 
 
 def _all_configs():
-    from packetnetworking.distros.debian.foreign import ENI
-    from packetnetworking.distros.redhat.foreign import IFCFG_RH
+    from packetnetworking.renderers.eni.foreign import ENI
+    from packetnetworking.renderers.ifcfg_rh.foreign import IFCFG_RH
     return [ENI, IFCFG_RH] + shared_configs()
 
 
@@ -314,7 +314,7 @@ FILES = [
      "netplan", [f"{NETWORKD}/99-all.network"]),
     ("networkd by MAC", {f"{NETWORKD}/10-m.network":
                          f"[Match]\nMACAddress={MACS[1]}\n[Network]\nDHCP=yes\n"},
-     "ifcfg", [f"{NETWORKD}/10-m.network"]),
+     "ifcfg-rh", [f"{NETWORKD}/10-m.network"]),
     ("networkd netdev", {f"{NETWORKD}/10-b.netdev": "[NetDev]\nName=bond0\nKind=bond\n",
                          f"{NETWORKD}/10-c.netdev": "[NetDev]\nName=br9\nKind=bridge\n"},
      "eni", [f"{NETWORKD}/10-b.netdev"]),
@@ -371,7 +371,7 @@ def test_each_file_is_one_info_line_with_what_and_why(tmp_path, caplog):
     (record,) = caplog.records
     assert record.getMessage() == (
         f"{SCRIPTS}/ifcfg-eth0 moved aside to {SCRIPTS}/ifcfg-eth0{ASIDE_SUFFIX}: it is "
-        f"ifcfg-eth0, for {NAMES[0]}; networkmanager owns these devices, not ifcfg")
+        f"ifcfg-eth0, for {NAMES[0]}; networkmanager owns these devices, not ifcfg-rh")
 
 
 def test_files_moved_aside_are_not_read_again(tmp_path):

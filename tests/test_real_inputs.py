@@ -8,6 +8,7 @@ host names with a trailing dot). The rule: validate what is configured, warn abo
 what is odd or left out, refuse only what cannot be written.
 """
 import json
+import re
 
 import pytest
 
@@ -51,7 +52,7 @@ def address(addr, cidr, gateway, family=4, **flags):
 def osie_ci_document():
     """An individual layout with no bonding mode and interfaces without bonds; the
     addresses carry no ``enabled``; a non-management /31 whose gateway lies outside
-    it is listed but not configured."""
+    it is listed but not configured (nothing wrong with it: it is simply ignored)."""
     doc = make_metadata(hostname="dut", **{"class": "c3.small.x86"})
     doc["network"] = {
         "bonding": {"link_aggregation": "individual"},
@@ -75,10 +76,8 @@ def test_osie_ci_document_configures_the_server(tmp_path, option):
     text = text_of(files)
     assert PUBLIC in text and PRIVATE in text and IPV6 in text
     assert "203.0.113.8" not in text and "203.0.113.1" not in text
-    left_out = [w for w in warnings(err) if "network.addresses[3]" in w]
-    assert len(left_out) == 1 and "203.0.113.1 is not in 203.0.113.8/31" in left_out[0]
-    assert "management: false" in left_out[0] and "left out" in left_out[0]
-    assert not [w for w in warnings(err) if "bonding" in w], "no bond: its mode is not missed"
+    assert warnings(err) == [], "an unused address is not configured on-link, nor warned about;" \
+        " no bond: its mode is not missed"
 
 
 # --- osie-runner's cacher conversion: flags dropped -------------------------------------------
@@ -130,12 +129,12 @@ def test_a_given_mode_is_kept_without_warning(tmp_path, option):
 # --- validate what is used ------------------------------------------------------------------------
 UNUSED = [
     ("disabled", address("not-an-ip", 31, "10.9.9.9", enabled=False), "enabled: false"),
-    ("elastic", address("203.0.113.9", 32, "203.0.113.1", public=True, management=False),
+    ("elastic", address("203.0.113.9", 32, "2001:db8::1", public=True, management=False),
      "management: false"),
     ("second-public-v4", address(PUBLIC.replace("23", "41"), 99, "198.51.100.40", public=True,
                                  management=True), "only the first public IPv4"),
     ("second-private-v4", address("10.66.9.9", 31, "nope", public=False), "only the first private"),
-    ("private-v6", address("fd00::5", 127, "fd00::9999", family=6), "private IPv6"),
+    ("private-v6", address("fd00::5", 129, "fd00::4", family=6), "private IPv6"),
 ]
 
 
@@ -158,7 +157,7 @@ def test_a_malformed_address_that_is_not_configured_is_one_warning(tmp_path, opt
 @pytest.mark.parametrize("index, change, field", [
     (0, {"address": "198.51.100.300"}, "network.addresses[0].address"),
     (1, {"cidr": 200}, "network.addresses[1].cidr"),
-    (2, {"gateway": "10.0.0.9"}, "network.addresses[2].gateway"),
+    (2, {"gateway": "224.0.0.9"}, "network.addresses[2].gateway"),
     (0, {"enabled": "yes", "address": "x"}, "network.addresses[0]"),
     (0, {"public": "true"}, "network.addresses[0].public"),
 ], ids=["used-v4", "used-v6", "used-private", "flags-unreadable", "public-not-bool"])
@@ -175,10 +174,32 @@ def test_a_malformed_address_that_is_configured_is_exit_40(tmp_path, option, ind
 
 def test_the_first_address_of_its_kind_is_validated_even_before_a_good_one(tmp_path):
     doc = make_metadata()
-    doc["network"]["addresses"].insert(0, address("198.51.100.7", 31, "192.0.2.1",
+    doc["network"]["addresses"].insert(0, address("198.51.100.7", 31, "0.0.0.0",
                                                   public=True, management=True))
     code, err, files = run(tmp_path, doc, "debian 12")
-    assert code == 40 and "network.addresses[0].gateway" in err and files == {}
+    assert code == 40 and "network.addresses[0].gateway: 0.0.0.0" in err and files == {}
+
+
+# --- gateways outside their address's network (issue 11 point 2) ----------------------------
+@pytest.mark.parametrize("option", FAMILY_OPTIONS)
+def test_a_gateway_outside_the_network_is_on_link_when_configured_ignored_when_not(tmp_path,
+                                                                                 option):
+    """The first public IPv4 is configured: its gateway outside the /31 is one WARNING and
+    the default route via it. The second one, and a private IPv6, are not configured: their
+    gateways outside their networks are neither written nor warned about."""
+    doc = make_metadata()
+    doc["network"]["addresses"][0]["gateway"] = "198.51.100.1"
+    doc["network"]["addresses"] += [
+        address("198.51.100.41", 31, "198.51.100.3", public=True, management=True),
+        address("fd00::5", 127, "fd00::9999", family=6)]
+    code, err, files = run(tmp_path, doc, option)
+    assert code == 0, err
+    assert warnings(err) == ["WARNING: network.addresses[0].gateway: 198.51.100.1 is not in "
+                             f"{PUBLIC}/31: routes via it are written on-link"]
+    text = text_of(files)
+    assert PUBLIC in text and re.search(r"\b198\.51\.100\.1\b", text)
+    for unused in ("198.51.100.41", "198.51.100.3", "fd00::5", "fd00::9999"):
+        assert not re.search(rf"\b{re.escape(unused)}\b", text), unused
 
 
 # --- host names --------------------------------------------------------------------------------

@@ -60,9 +60,12 @@ def test_a_run_from_files_imports_neither_requests_nor_lxml(tmp_path):
     assert "packetnetworking.writer" in added  # the probe sees the run's imports
     for module in ("requests", "urllib3", "lxml", "lxml.etree"):
         assert module not in added, f"{module} imported by a run that does not need it"
-    # an ifcfg run imports no shared stack's builders (netplan, NetworkManager, networkd);
-    # it reads what each stack reads (their foreign.py) to make them step aside
-    assert not [m for m in added if m.startswith("packetnetworking.stacks.")
+    # an ifcfg-rh run imports no shared renderer's builders (netplan, NetworkManager,
+    # networkd); it reads what each one reads (their foreign.py) to make them step aside
+    assert "packetnetworking.renderers.ifcfg_rh.builder" in added
+    assert not [m for m in added if m.startswith(("packetnetworking.renderers.netplan.",
+                                                  "packetnetworking.renderers.networkmanager.",
+                                                  "packetnetworking.renderers.networkd."))
                 and m.endswith(".builder")]
 
 
@@ -112,11 +115,11 @@ def test_a_run_writes_nothing_under_the_installed_package(tmp_path, os_option, r
 
 
 def test_a_run_imports_only_the_builders_of_the_shared_stack_it_writes(tmp_path):
-    from packetnetworking import stacks
+    from packetnetworking import renderers
     from packetnetworking.builder import DistroBuilder
 
-    for name in stacks.MODULES:
-        family = next(b for b in DistroBuilder.registry if name in b.accepted_stacks)
+    for name in renderers.MODULES:
+        family = next(b for b in DistroBuilder.registry if name in b.accepted_renderers)
         rootfs = tmp_path / name
         rootfs.mkdir()
         env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -130,7 +133,7 @@ def test_a_run_imports_only_the_builders_of_the_shared_stack_it_writes(tmp_path)
                         {{"renderer": "{name}"}}).initialize()
             tasks = b.build_tasks({str(rootfs)!r})
             print(json.dumps(sorted(m for m in sys.modules
-                                    if m.startswith("packetnetworking.stacks.")
+                                    if m.startswith("packetnetworking.renderers.")
                                     and m.endswith(".builder"))))
             """)
         out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
@@ -144,17 +147,17 @@ def test_a_run_imports_only_the_builders_of_the_shared_stack_it_writes(tmp_path)
             assert not imported & {"netplan", "networkd"}, imported
 
 
-def test_available_stacks_still_lists_every_accepted_stack_with_its_builders():
-    from packetnetworking import stacks
+def test_available_renderers_still_lists_every_accepted_stack_with_its_builders():
+    from packetnetworking import renderers
     from packetnetworking.builder import DistroBuilder
 
     for family in DistroBuilder.registry:
         builder = family.__new__(family)
-        available = builder.available_stacks()
-        assert list(available) == builder.available_stack_names()
+        available = builder.available_renderers()
+        assert list(available) == builder.available_renderer_names()
         for name, classes in available.items():
             assert classes, (family.__name__, name)
-            assert classes == list(family.native_stacks.get(name) or stacks.shared_stacks()[name])
+            assert classes == list(family.native_renderers.get(name) or renderers.shared_renderers()[name])
 
 
 # --- plugins: entry-point groups and templates shipped next to a plugin's builders ---------

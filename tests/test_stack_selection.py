@@ -7,33 +7,33 @@ import pytest
 from packetnetworking.builder import DistroBuilder
 from packetnetworking.errors import UnsupportedOS
 from packetnetworking.operating_system import OperatingSystem
-from packetnetworking.stacks.selection import auto_stack
+from packetnetworking.renderers.selection import auto_renderer
 from packetnetworking.target import TargetRoot
 from stack_cases import MACS, NAMES, RESOLVERS, document, run_cli
 
 ACCEPTED = {
     "debian": ("eni", "netplan", "networkmanager", "networkd"),
-    "redhat": ("ifcfg", "networkmanager", "networkd"),
-    "suse": ("ifcfg", "networkmanager"),
+    "redhat": ("ifcfg-rh", "networkmanager", "networkd"),
+    "suse": ("wicked", "networkmanager"),
     "alpine": ("eni",),
     "flatcar": ("networkd",),
 }
 
 
 class Family:
-    """The part of a DistroBuilder that ``auto_stack`` reads (no registration, no model)."""
+    """The part of a DistroBuilder that ``auto_renderer`` reads (no registration, no model)."""
 
-    native_stacks = {}
+    native_renderers = {}
 
     def __init__(self, family, os_name, root):
         distro, version = os_name.split()
         self.family = family
         self.os = OperatingSystem(distro, version)
         self.target = TargetRoot(str(root))
-        self.accepted_stacks = ACCEPTED.get(family, ("eni", "netplan"))
+        self.accepted_renderers = ACCEPTED.get(family, ("eni", "netplan"))
 
-    def available_stacks(self):
-        return {name: [] for name in self.accepted_stacks}
+    def available_renderers(self):
+        return {name: [] for name in self.accepted_renderers}
 
 
 def make_root(tmp_path, markers=(), links=None, files=None):
@@ -58,7 +58,7 @@ def make_root(tmp_path, markers=(), links=None, files=None):
 
 
 def pick(tmp_path, family, os_name, **root):
-    return auto_stack(Family(family, os_name, make_root(tmp_path, **root)))
+    return auto_renderer(Family(family, os_name, make_root(tmp_path, **root)))
 
 
 UBUNTU_STOCK = ["usr/sbin/netplan", "etc/netplan/50-cloud-init.yaml",
@@ -89,9 +89,9 @@ RULES = [
     # Red Hat family
     ("redhat", "rocky 9", RH_NM + ["etc/sysconfig/network-scripts/readme-ifcfg-rh.txt"],
      "networkmanager", "usr/sbin/NetworkManager present, no network-scripts"),
-    ("redhat", "almalinux 9", RH_NM + RH_SCRIPTS, "ifcfg", "network-scripts installed"),
-    ("redhat", "rocky 8", RH_NM, "ifcfg", "reads ifcfg-rh"),
-    ("redhat", "centos 7", RH_NM + RH_SCRIPTS, "ifcfg", "network-scripts"),
+    ("redhat", "almalinux 9", RH_NM + RH_SCRIPTS, "ifcfg-rh", "network-scripts installed"),
+    ("redhat", "rocky 8", RH_NM, "ifcfg-rh", "reads ifcfg-rh"),
+    ("redhat", "centos 7", RH_NM + RH_SCRIPTS, "ifcfg-rh", "network-scripts"),
     ("redhat", "rhel 10.0", RH_NM + RH_SCRIPTS, "networkmanager", "release 10"),
     ("redhat", "centos stream-10", RH_SCRIPTS, "networkmanager", "release 10"),
     ("redhat", "rocky 10", [], "networkmanager", "keyfiles only"),
@@ -102,10 +102,10 @@ RULES = [
     # SUSE
     ("suse", "sles 16", ["usr/sbin/wicked"], "networkmanager", "wicked removed"),
     ("suse", "opensuse 16.0", [], "networkmanager", "wicked removed"),
-    ("suse", "sles 15.6", ["usr/sbin/wicked", "usr/sbin/NetworkManager"], "ifcfg",
+    ("suse", "sles 15.6", ["usr/sbin/wicked", "usr/sbin/NetworkManager"], "wicked",
      "wicked installed"),
     ("suse", "opensuse 15.5", ["usr/sbin/NetworkManager"], "networkmanager", "no wicked"),
-    ("suse", "opensuse 42.3", ["sbin/wicked"], "ifcfg", "wicked"),
+    ("suse", "opensuse 42.3", ["sbin/wicked"], "wicked", "wicked"),
     ("suse", "opensuse tumbleweed", ["usr/sbin/wicked"], "networkmanager", "wicked removed"),
     # Alpine, Flatcar: one stack whatever the root holds
     ("alpine", "alpine 3.20", ["usr/sbin/netplan"], "eni", "Alpine"),
@@ -126,10 +126,10 @@ DEFAULTS = [
     ("debian", "debian 9", "eni"), ("debian", "debian 13", "eni"),
     ("debian", "ubuntu 16.04", "eni"), ("debian", "ubuntu 18.04", "netplan"),
     ("debian", "ubuntu 24.04", "netplan"),
-    ("redhat", "centos 7", "ifcfg"), ("redhat", "rocky 8", "ifcfg"),
-    ("redhat", "rhel 9.4", "ifcfg"), ("redhat", "almalinux 9", "ifcfg"),
+    ("redhat", "centos 7", "ifcfg-rh"), ("redhat", "rocky 8", "ifcfg-rh"),
+    ("redhat", "rhel 9.4", "ifcfg-rh"), ("redhat", "almalinux 9", "ifcfg-rh"),
     ("redhat", "rhel 10", "networkmanager"), ("redhat", "fedora 40", "networkmanager"),
-    ("suse", "sles 12", "ifcfg"), ("suse", "sles 15", "ifcfg"),
+    ("suse", "sles 12", "wicked"), ("suse", "sles 15", "wicked"),
     ("suse", "sles 16", "networkmanager"),
     ("alpine", "alpine 3.19", "eni"), ("flatcar", "flatcar current", "networkd"),
 ]
@@ -150,7 +150,7 @@ def test_empty_root_reason_says_so(tmp_path):
 
 def test_missing_root_tells_nothing(tmp_path):
     family = Family("debian", "debian 12", tmp_path / "does-not-exist")
-    assert auto_stack(family)[0] == "eni"
+    assert auto_renderer(family)[0] == "eni"
 
 
 def test_usrmerged_sbin_link_is_followed_inside_the_root(tmp_path):
@@ -173,13 +173,13 @@ def test_networkmanagers_ifup_wrapper_is_not_network_scripts(tmp_path):
                 **common)[0] == "networkmanager"
     chosen, why = pick(tmp_path / "b", "redhat", "rocky 9",
                        files={"usr/sbin/ifup": "#!/bin/bash\n# network-scripts\n"}, **common)
-    assert chosen == "ifcfg" and "etc/sysconfig/network-scripts/ with usr/sbin/ifup" in why
+    assert chosen == "ifcfg-rh" and "etc/sysconfig/network-scripts/ with usr/sbin/ifup" in why
 
 
 def test_a_stack_the_family_does_not_accept_falls_back_to_its_first(tmp_path):
     family = Family("debian", "ubuntu 24.04", make_root(tmp_path, markers=["usr/sbin/netplan"]))
-    family.accepted_stacks = ("eni",)
-    chosen, why = auto_stack(family)
+    family.accepted_renderers = ("eni",)
+    chosen, why = auto_renderer(family)
     assert chosen == "eni" and "does not accept netplan" in why
 
 
@@ -225,7 +225,7 @@ CLI_RULES = [
     ("debian 12", ["sbin/ifup", "etc/network/interfaces"], "eni", "etc/network/interfaces"),
     ("rocky 9", RH_NM, "networkmanager",
      "etc/NetworkManager/system-connections/bond0.nmconnection"),
-    ("rocky 9", RH_NM + RH_SCRIPTS, "ifcfg", "etc/sysconfig/network-scripts/ifcfg-bond0"),
+    ("rocky 9", RH_NM + RH_SCRIPTS, "ifcfg-rh", "etc/sysconfig/network-scripts/ifcfg-bond0"),
     ("almalinux 10", RH_NM, "networkmanager",
      "etc/NetworkManager/system-connections/bond0.nmconnection"),
     ("rhel 10", RH_NM + RH_SCRIPTS, "networkmanager",
@@ -236,10 +236,10 @@ CLI_RULES = [
      "etc/NetworkManager/system-connections/bond0.nmconnection"),
     ("fedora 41", RH_NM, "networkmanager",
      "etc/NetworkManager/system-connections/bond0.nmconnection"),
-    ("centos 7", RH_SCRIPTS, "ifcfg", "etc/sysconfig/network-scripts/ifcfg-bond0"),
+    ("centos 7", RH_SCRIPTS, "ifcfg-rh", "etc/sysconfig/network-scripts/ifcfg-bond0"),
     ("sles 16", ["usr/sbin/NetworkManager"], "networkmanager",
      "etc/NetworkManager/system-connections/bond0.nmconnection"),
-    ("sles 15", ["usr/sbin/wicked"], "ifcfg", "etc/sysconfig/network/ifcfg-bond0"),
+    ("sles 15", ["usr/sbin/wicked"], "wicked", "etc/sysconfig/network/ifcfg-bond0"),
     ("alpine 3.20", ["sbin/ifup"], "eni", "etc/network/interfaces"),
     ("flatcar 4081.2.0", ["usr/lib/systemd/systemd-networkd"], "networkd",
      "etc/systemd/network/05-packet-bond0.netdev"),
@@ -252,13 +252,13 @@ def test_cli_auto_writes_the_chosen_stack_and_logs_why(tmp_path, os_name, marker
     root = make_root(tmp_path, markers=markers)
     result = run(tmp_path, os_name, root)
     assert result["code"] == 0, result["stderr"]
-    lines = [line for line in result["stderr"].splitlines() if line.startswith("INFO: stack: ")]
-    assert len(lines) == 1 and lines[0].startswith(f"INFO: stack: {stack} ("), result["stderr"]
+    lines = [line for line in result["stderr"].splitlines() if line.startswith("INFO: renderer: ")]
+    assert len(lines) == 1 and lines[0].startswith(f"INFO: renderer: {stack} ("), result["stderr"]
     assert path in written(root)
     others = {"netplan": "etc/netplan/50-packet.yaml", "eni": "etc/network/interfaces",
               "networkd": "etc/systemd/network/05-packet-bond0.netdev",
               "networkmanager": "etc/NetworkManager/system-connections/bond0.nmconnection",
-              "ifcfg": "etc/sysconfig/network-scripts/ifcfg-bond0"}
+              "ifcfg-rh": "etc/sysconfig/network-scripts/ifcfg-bond0"}
     for other, other_path in others.items():
         if other != stack and other_path != path:
             assert other_path not in written(root), f"{stack} root also got {other_path}"
@@ -267,7 +267,7 @@ def test_cli_auto_writes_the_chosen_stack_and_logs_why(tmp_path, os_name, marker
 def test_cli_log_line_names_marker_and_reason(tmp_path):
     root = make_root(tmp_path, markers=UBUNTU_STOCK)
     result = run(tmp_path, "ubuntu 24.04", root)
-    assert "INFO: stack: netplan (usr/sbin/netplan present, no ifupdown)" in result["stderr"]
+    assert "INFO: renderer: netplan (usr/sbin/netplan present, no ifupdown)" in result["stderr"]
 
 
 def test_keyfiles_do_not_remove_networkmanager(tmp_path):
@@ -284,12 +284,12 @@ def test_keyfiles_do_not_remove_networkmanager(tmp_path):
 
 #: Forced renderers: (os, accepted, refused)
 FORCED = [
-    ("ubuntu 24.04", ["eni", "netplan", "networkmanager", "networkd"], ["ifcfg"]),
-    ("debian 12", ["eni", "netplan", "networkmanager", "networkd"], ["ifcfg"]),
-    ("rocky 9", ["ifcfg", "networkmanager", "networkd"], ["eni", "netplan"]),
-    ("sles 15", ["ifcfg", "networkmanager"], ["eni", "netplan", "networkd"]),
-    ("alpine 3.20", ["eni"], ["ifcfg", "netplan", "networkmanager", "networkd"]),
-    ("flatcar 4081.2.0", ["networkd"], ["eni", "ifcfg", "netplan", "networkmanager"]),
+    ("ubuntu 24.04", ["eni", "netplan", "networkmanager", "networkd"], ["ifcfg-rh", "wicked"]),
+    ("debian 12", ["eni", "netplan", "networkmanager", "networkd"], ["ifcfg-rh", "wicked"]),
+    ("rocky 9", ["ifcfg-rh", "networkmanager", "networkd"], ["eni", "netplan"]),
+    ("sles 15", ["wicked", "networkmanager"], ["eni", "netplan", "networkd"]),
+    ("alpine 3.20", ["eni"], ["ifcfg-rh", "wicked", "netplan", "networkmanager", "networkd"]),
+    ("flatcar 4081.2.0", ["networkd"], ["eni", "ifcfg-rh", "wicked", "netplan", "networkmanager"]),
 ]
 
 
@@ -301,9 +301,32 @@ def test_cli_forced_renderer(tmp_path, os_name, accepted, refused):
         root = make_root(tmp_path / renderer, markers=["sbin/ifup", "usr/sbin/netplan"])
         result = run(tmp_path, os_name, root, "--renderer", renderer)
         assert result["code"] == 0, (renderer, result["stderr"])
-        assert f"INFO: stack: {renderer} (forced by --renderer)" in result["stderr"]
+        assert f"INFO: renderer: {renderer} (forced by --renderer)" in result["stderr"]
     for renderer in refused:
         root = make_root(tmp_path / renderer)
         result = run(tmp_path, os_name, root, "--renderer", renderer)
         assert result["code"] == 20, (renderer, result["stderr"])
         assert written(root) == set()
+
+
+@pytest.mark.parametrize("os_name,flavour,path", [
+    ("rocky 9", "ifcfg-rh", "etc/sysconfig/network-scripts/ifcfg-bond0"),
+    ("sles 15", "wicked", "etc/sysconfig/network/ifcfg-bond0"),
+])
+def test_renderer_ifcfg_is_the_familys_ifcfg_with_one_warning(tmp_path, os_name, flavour, path):
+    """Scripts in the field pass ``--renderer ifcfg``: it still writes the family's ifcfg
+    files, and one WARNING names the renderer to pass instead."""
+    root = make_root(tmp_path)
+    result = run(tmp_path, os_name, root, "--renderer", "ifcfg")
+    assert result["code"] == 0, result["stderr"]
+    assert path in written(root)
+    warnings = [line for line in result["stderr"].splitlines()
+                if line.startswith("WARNING: --renderer ifcfg")]
+    assert len(warnings) == 1 and f"--renderer {flavour}" in warnings[0], result["stderr"]
+    assert f"INFO: renderer: {flavour} (forced by --renderer)" in result["stderr"]
+
+
+def test_renderer_ifcfg_is_refused_where_the_family_has_no_ifcfg(tmp_path):
+    root = make_root(tmp_path)
+    result = run(tmp_path, "debian 12", root, "--renderer", "ifcfg")
+    assert result["code"] == 20 and written(root) == set(), result["stderr"]

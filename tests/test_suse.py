@@ -324,21 +324,21 @@ def test_point_release_means_its_major(tmp_path):
                                              ("suse 17", "sles 16")])
 def test_unknown_version_uses_the_nearest_rule_and_warns(tmp_path, caplog, unknown, newest):
     with caplog.at_level(logging.WARNING, logger="packetnetworking"):
-        got = render(server(), unknown, tmp_path / "a", renderer="ifcfg")
+        got = render(server(), unknown, tmp_path / "a", renderer="wicked")
     assert any(r.levelno == logging.WARNING and unknown.split()[1] in r.getMessage()
                and newest in r.getMessage() for r in caplog.records)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="packetnetworking"):
-        want = render(server(), newest, tmp_path / "b", renderer="ifcfg")
+        want = render(server(), newest, tmp_path / "b", renderer="wicked")
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert got.files() == want.files() and all(got.text(f) == want.text(f) for f in got.files())
 
 
 def test_release_16_gets_networkmanager_keyfiles(tmp_path):
     """wicked is gone in 16: auto writes NetworkManager keyfiles, no wicked files."""
-    from packetnetworking.stacks import shared_stacks
+    from packetnetworking.renderers import shared_renderers
 
-    if "networkmanager" not in shared_stacks():
+    if "networkmanager" not in shared_renderers():
         pytest.skip("the shared NetworkManager keyfile stack is not in this build yet")
     tree = render(server(), "sles 16", tmp_path)
     assert not any(f.startswith(f"{NET}/ifcfg-") for f in tree.files())

@@ -13,7 +13,7 @@ Families (the first word of a case id, so ``-k redhat`` selects them):
 
 - ``eni``, ``netplan``, ``networkd``, ``networkmanager``: ``-o 'debian 12'`` with that
   renderer, on the base image;
-- ``redhat``: ``-o 'rocky 8' --renderer ifcfg``, read by NetworkManager's ifcfg-rh plugin
+- ``redhat``: ``-o 'rocky 8' --renderer ifcfg-rh``, read by NetworkManager's ifcfg-rh plugin
   (the "ifcfg-rh" image variant: NetworkManager rebuilt with it, see nm_ifcfg_rh.py); the
   journal must say the plugin loaded and NetworkManager's connections must come from the
   ifcfg files;
@@ -66,7 +66,7 @@ FAMILIES = {
     "netplan": Family("debian 12", "netplan", "netplan"),
     "networkd": Family("debian 12", "networkd", "networkd"),
     "networkmanager": Family("debian 12", "networkmanager", "networkmanager"),
-    "redhat": Family("rocky 8", "ifcfg", "ifcfg-rh", variant="ifcfg-rh"),
+    "redhat": Family("rocky 8", "ifcfg-rh", "ifcfg-rh", variant="ifcfg-rh"),
     "alpine": Family("alpine 3.19", "eni", "ifupdown-ng", variant="ifupdown-ng",
                      ifnames=False),
 }

@@ -14,8 +14,8 @@ from .harness import Workspace, run_in_process, snapshot
 from .test_hostile_concurrency import other_server
 
 STACKS = [("debian 12", "eni"), ("ubuntu 22.04", "netplan"), ("ubuntu 24.04", "networkd"),
-          ("rocky 9", "networkmanager"), ("opensuse 15.5", "ifcfg"), ("alpine 3.18", "eni"),
-          ("flatcar 3510.2.0", "networkd"), ("centos 7", "ifcfg")]
+          ("rocky 9", "networkmanager"), ("opensuse 15.5", "wicked"), ("alpine 3.18", "eni"),
+          ("flatcar 3510.2.0", "networkd"), ("centos 7", "ifcfg-rh")]
 
 
 def _args(ws, os_option, renderer, doc=None):

@@ -327,11 +327,11 @@ def validate_networkd(root, tmp):
 
 
 def test_fuzz_ifcfg_centos():
-    fuzz("centos 7", "ifcfg", validate_ifcfg)()
+    fuzz("centos 7", "ifcfg-rh", validate_ifcfg)()
 
 
 def test_fuzz_ifcfg_suse():
-    fuzz("opensuse 15.5", "ifcfg", validate_ifcfg)()
+    fuzz("opensuse 15.5", "wicked", validate_ifcfg)()
 
 
 def test_fuzz_eni_debian():

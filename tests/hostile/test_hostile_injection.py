@@ -106,7 +106,7 @@ def scenarios():
         network = Builder(meta, nics, os_option, RESOLVERS).initialize().network
         cls = DistroBuilder.find(network.os.distro)
         yield os_option, "auto", "empty"
-        for renderer in sorted(cls(network).available_stacks()):
+        for renderer in sorted(cls(network).available_renderers()):
             yield os_option, renderer, "empty"
             yield os_option, renderer, "everything"
 
@@ -233,9 +233,9 @@ DOC_FIELDS = [
     ("operating_system.distro", "centos"), ("operating_system.version", "7"),
 ]
 NIC_FIELDS = ["name", "mac", "driver", "logical_name"]
-REPRESENTATIVES = [("centos 7", "ifcfg"), ("rocky 9", "networkmanager"), ("debian 12", "eni"),
+REPRESENTATIVES = [("centos 7", "ifcfg-rh"), ("rocky 9", "networkmanager"), ("debian 12", "eni"),
                    ("ubuntu 22.04", "netplan"), ("flatcar 3510.2.0", "networkd"),
-                   ("opensuse 15.5", "ifcfg"), ("alpine 3.18", "eni")]
+                   ("opensuse 15.5", "wicked"), ("alpine 3.18", "eni")]
 
 
 def _set(doc, path, value):

@@ -261,7 +261,10 @@ def test_longest_accepted_names_work(ws):
                                             (2, "10.70.12.9")])
 def test_gateway_outside_its_network_configures_with_one_warning(ws, index, gateway):
     """Real documents carry them (Hegel's mock: a /31 via the address below it, outside
-    the /31); the original tool configured them: on-link, with a WARNING naming the field."""
+    the /31); the original tool configured them: on-link, with a WARNING naming the field.
+    The root is a mounted CentOS 7 image, as the run's -o says (an empty one is warned about)."""
+    (ws.root / "etc").mkdir()
+    (ws.root / "etc/os-release").write_text('ID="centos"\nVERSION_ID="7"\n')
     result = ws.run(ws.args(edit(s(f"{ADDR}[{index}].gateway", gateway))), subprocess=True)
     ws.assert_succeeded(result)
     warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]

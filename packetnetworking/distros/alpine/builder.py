@@ -5,18 +5,16 @@ Alpine does not run udev's predictable naming: the kernel names NICs eth0, eth1,
 and pin them: ``etc/mactab`` maps every physical NIC's MAC to its name and a
 rule appended to ``etc/mdev.conf`` runs ``nameif`` when a NIC appears.
 
-``/etc/network/interfaces`` is written for ifupdown-ng (Alpine's ifupdown since
-3.13): ``use bond`` + ``bond-members``, addresses in CIDR form, several
-``address`` lines on one interface; the file also parses with Debian's ifupdown.
+``/etc/network/interfaces`` is written by the ``eni`` renderer in ifupdown-ng's
+dialect (Alpine's ifupdown since 3.13; see ``packetnetworking/renderers/eni``).
 """
 import logging
 import re
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
-from packetnetworking.distros.debian.builder import ModulesBuilder
-from packetnetworking.distros.debian.eni import eni_devices
-from packetnetworking.distros.debian.foreign import ENI
+from packetnetworking.renderers.eni.builder import IfupdownNgInterfacesBuilder, ModulesBuilder
+from packetnetworking.renderers.eni.foreign import ENI
 from packetnetworking.model import _natural_key
 from packetnetworking.releases import Release
 from packetnetworking.releases import names as distro_names
@@ -45,16 +43,6 @@ def mactab_entries(net):
     return sorted(entries.items(), key=lambda item: _natural_key(item[0]))
 
 
-class AlpineInterfacesBuilder(NetworkBuilder):
-    """``etc/network/interfaces`` for ifupdown-ng, every layout."""
-
-    def build_tasks(self):
-        self.tasks["etc/network/interfaces"] = "interfaces.j2"
-
-    def context(self):
-        return {"devices": eni_devices(self.network)}
-
-
 class MdevNamesBuilder(NetworkBuilder):
     """``etc/mactab`` (every NIC) and the ``nameif`` rule appended to ``etc/mdev.conf``.
 
@@ -71,9 +59,9 @@ class AlpineBuilder(DistroBuilder):
     distros = distro_names("alpine")
     releases = {"alpine": (Release((3,)),)}
     network_builders = [HostFilesBuilder]
-    native_stacks = {"eni": [AlpineInterfacesBuilder, ModulesBuilder, MdevNamesBuilder]}
-    accepted_stacks = ("eni",)
-    stack_configs = (ENI,)
+    native_renderers = {"eni": [IfupdownNgInterfacesBuilder, ModulesBuilder, MdevNamesBuilder]}
+    accepted_renderers = ("eni",)
+    renderer_configs = (ENI,)
 
     def build(self):
         # mactab pins the metadata names, so they are the names the OS will use

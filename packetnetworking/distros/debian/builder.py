@@ -1,8 +1,9 @@
-"""Debian family (Debian, Ubuntu): ifupdown's /etc/network/interfaces with ifenslave bonds.
+"""Debian family (Debian, Ubuntu): its releases, its renderer, its host files.
 
-Files (``eni`` stack): ``etc/network/interfaces``, ``etc/modules`` (``bonding``
-appended when there is a bond), ``etc/udev/rules.d/70-persistent-net.rules``
-(NIC names pinned by MAC); always: ``etc/hostname``, ``etc/hosts`` and the
+Renderers: ``eni`` (ifupdown's /etc/network/interfaces with ifenslave bonds and
+``bonding`` in ``etc/modules``, see ``packetnetworking/renderers/eni``) plus, for
+``eni``, ``etc/udev/rules.d/70-persistent-net.rules`` (NIC names pinned by MAC);
+``netplan``, ``networkmanager``, ``networkd``. Always: ``etc/hostname``, ``etc/hosts`` and the
 nameservers in ``etc/resolv.conf`` or, where that is systemd-resolved's stub,
 ``etc/systemd/resolved.conf``. What differs per release is in ``releases.py``.
 """
@@ -11,8 +12,8 @@ import logging
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.distros.debian import releases
-from packetnetworking.distros.debian.eni import eni_devices
-from packetnetworking.distros.debian.foreign import ENI
+from packetnetworking.renderers.eni.builder import EniInterfacesBuilder, ModulesBuilder
+from packetnetworking.renderers.eni.foreign import ENI
 from packetnetworking.releases import names as distro_names
 
 log = logging.getLogger(__name__)
@@ -66,28 +67,6 @@ class DebianHostFilesBuilder(HostFilesBuilder):
         self.tasks[RESOLVED_CONF] = f"{TEMPLATES}:resolved.conf.j2"
 
 
-class EniInterfacesBuilder(NetworkBuilder):
-    """``etc/network/interfaces`` for ifupdown + ifenslave, every layout."""
-
-    def build_tasks(self):
-        self.tasks["etc/network/interfaces"] = "interfaces.j2"
-
-    def context(self):
-        return {"devices": eni_devices(self.network, bond_first=_release(self).bond_first)}
-
-
-class ModulesBuilder(NetworkBuilder):
-    """Append ``bonding`` to ``etc/modules`` so the module is loaded at boot."""
-
-    templates_package = TEMPLATES
-
-    def applies(self):
-        return bool(self.network.bonds)
-
-    def build_tasks(self):
-        self.tasks["etc/modules"] = self.template("modules.j2", append=True)
-
-
 class UdevRulesBuilder(NetworkBuilder):
     """Pin every matched NIC's name by MAC, so the names in the files are the real ones."""
 
@@ -102,9 +81,9 @@ class DebianBuilder(DistroBuilder):
     distros = distro_names("debian")
     releases = {"debian": releases.DEBIAN, "ubuntu": releases.UBUNTU}
     network_builders = [DebianHostFilesBuilder]
-    native_stacks = {"eni": [EniInterfacesBuilder, ModulesBuilder, UdevRulesBuilder]}
-    accepted_stacks = ("eni", "netplan", "networkmanager", "networkd")
-    stack_configs = (ENI,)
+    native_renderers = {"eni": [EniInterfacesBuilder, ModulesBuilder, UdevRulesBuilder]}
+    accepted_renderers = ("eni", "netplan", "networkmanager", "networkd")
+    renderer_configs = (ENI,)
 
 
 class UbuntuBuilder(DebianBuilder):

@@ -18,4 +18,4 @@ class FlatcarBuilder(DistroBuilder):
     family = "flatcar"
     distros = distro_names("flatcar")
     network_builders = [FlatcarHostFilesBuilder]
-    accepted_stacks = ("networkd",)
+    accepted_renderers = ("networkd",)

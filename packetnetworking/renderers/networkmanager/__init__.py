@@ -1,0 +1,4 @@
+"""The ``networkmanager`` renderer (NetworkManager keyfiles), for every family that runs
+NetworkManager: ``builder.py`` writes its keyfiles, ``foreign.py`` says what
+NetworkManager reads and runs (every run consults it)."""
+NAME = "networkmanager"

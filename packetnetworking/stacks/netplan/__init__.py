@@ -1,2 +1,0 @@
-"""The netplan stack, shared by every family that runs netplan: ``builder.py`` writes
-its file, ``foreign.py`` says what netplan reads (every run consults it)."""
