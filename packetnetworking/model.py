@@ -242,12 +242,6 @@ class NetworkModel:
                        bond=b)
                 for b in bonds]
 
-    def device_role(self, name, dhcp_requested=False):
-        """Old spelling for the ifcfg renderers, until they read ``devices``."""
-        if self.dhcp:
-            return "dhcp" if name == self.device or dhcp_requested else "none"
-        return "static" if name == self.device else "none"
-
     def role_of(self, name):
         """The role of the device called ``name`` (None when there is none)."""
         return next((d.role for d in self.devices if d.name == name), None)
