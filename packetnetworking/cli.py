@@ -6,7 +6,8 @@ import sys
 import click
 
 from packetnetworking import __version__, errors, nics, renderers, source
-from packetnetworking.builder import Builder, list_distros
+from packetnetworking.distros import list_distros
+from packetnetworking.run import Builder
 
 log = logging.getLogger(__name__)
 

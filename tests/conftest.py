@@ -22,11 +22,11 @@ from helpers import make_metadata  # noqa: E402
 def _isolation(monkeypatch):
     """Every test starts with no metadata/resolver variables from the host, and any
     BuilderHook or DistroBuilder a test defines is unregistered afterwards."""
-    from packetnetworking import builder, hooks
+    from packetnetworking import distros, hooks
     from packetnetworking.builder import DistroBuilder
     from packetnetworking.hooks import BuilderHook
 
-    builder._load_distros()  # register built-ins first: they load once per process
+    distros.load_all()  # register built-ins first: they load once per process
     hooks.load_plugins()
 
     for name in ("PACKET_METADATA_URL", "PACKET_RESOLVERS"):

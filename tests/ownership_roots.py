@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from packetnetworking import metadata as md
-from packetnetworking.builder import Builder
+from packetnetworking.run import Builder
 from packetnetworking.nics import NIC
 from stack_cases import MACS, NAMES, RESOLVERS, document, run_cli
 

@@ -18,7 +18,7 @@ import pytest
 
 from packetnetworking import cli
 from packetnetworking import metadata as md
-from packetnetworking.builder import Builder
+from packetnetworking.run import Builder
 from packetnetworking.nics import NIC
 
 MACS = ["0c:c4:7a:aa:00:10", "0c:c4:7a:aa:00:11", "0c:c4:7a:aa:00:12", "0c:c4:7a:aa:00:13"]

@@ -18,7 +18,7 @@ import pytest
 
 from packetnetworking import metadata as md
 from packetnetworking import nics as nic_lists
-from packetnetworking.builder import Builder
+from packetnetworking.run import Builder
 from packetnetworking.distros.debian import releases
 from packetnetworking.releases import match_release
 

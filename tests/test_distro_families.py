@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from packetnetworking import builder
 from packetnetworking import distros as builtin
 from packetnetworking.builder import DistroBuilder
 
@@ -20,7 +19,7 @@ EXAMPLES = REPO / "examples"
 
 
 def test_the_family_table_matches_every_built_in_family():
-    builder._load_distros()
+    builtin.load_all()
     served = {}
     for cls in DistroBuilder.registry:
         module = cls.__module__
@@ -102,8 +101,8 @@ def plugin_site(tmp_path):
 def test_an_entry_point_family_still_overrides_a_built_in_one(tmp_path, plugin_site):
     code = textwrap.dedent("""\
         import json
-        from packetnetworking.builder import DistroBuilder
-        print(json.dumps([DistroBuilder.find(d).__name__
+        from packetnetworking import distros
+        print(json.dumps([distros.find(d).__name__
                           for d in ("centos", "ubuntu", "plan9", "rhel")]))
         """)
     out = _run(tmp_path, "centos", site=plugin_site, code=code)

@@ -9,7 +9,9 @@ import pytest
 from helpers import make_metadata, nics_from_metadata, run_cli, snapshot, with_os, \
     write_metadata, write_nics
 from packetnetworking import hooks, metadata
-from packetnetworking.builder import Builder, Task
+from packetnetworking import distros
+from packetnetworking.builder import Task
+from packetnetworking.run import Builder
 from packetnetworking.errors import NICError, NothingToWrite
 from packetnetworking.hooks import BuilderHook, HookError, LogicalInterfaceNamesHook, \
     SingleInterfaceHook
@@ -257,7 +259,7 @@ def _catch_all():
 def test_unknown_distro_goes_to_a_catch_all_builder(rootfs):
     from packetnetworking.builder import DistroBuilder
     catch_all = _catch_all()
-    assert DistroBuilder.find("plan9") is catch_all
+    assert distros.find("plan9") is catch_all
     make_builder(os_option="Plan9 4").initialize().run(str(rootfs))
     assert (rootfs / "etc/marker").read_text() == "plan9 4\n"
 
@@ -265,7 +267,7 @@ def test_unknown_distro_goes_to_a_catch_all_builder(rootfs):
 def test_a_builder_naming_the_distro_wins_over_the_catch_all(rootfs):
     from packetnetworking.builder import DistroBuilder
     _catch_all()
-    chosen = DistroBuilder.find("centos")
+    chosen = distros.find("centos")
     assert "centos" in chosen.distros and "*" not in chosen.distros
     b = make_builder(os_option="CentOS 7").initialize()
     b.run(str(rootfs))
@@ -279,7 +281,7 @@ def test_a_later_builder_for_the_same_distro_overrides_the_built_in():
     class MyCentOS(DistroBuilder):
         distros = ["centos"]
 
-    assert DistroBuilder.find("centos") is MyCentOS
+    assert distros.find("centos") is MyCentOS
 
 
 def test_no_builder_and_no_catch_all_lists_the_supported_distros():
@@ -288,7 +290,7 @@ def test_no_builder_and_no_catch_all_lists_the_supported_distros():
     if any("*" in b.distros for b in DistroBuilder.registry):
         pytest.skip("a catch-all distro builder is registered")
     with pytest.raises(UnsupportedOS) as info:
-        DistroBuilder.find("plan9")
+        distros.find("plan9")
     assert info.value.exit_code == 20
     assert "no builder for distro 'plan9' (supported:" in info.value.one_line()
     assert "centos" in info.value.one_line() and "rocky" in info.value.one_line()

@@ -14,7 +14,7 @@ from helpers import snapshot
 from ownership_roots import cli, debian_with_interfaces, put
 from packetnetworking import metadata as md
 from packetnetworking import writer
-from packetnetworking.builder import Builder
+from packetnetworking.run import Builder
 from packetnetworking.errors import TargetError
 from packetnetworking.manifest import PATH, Manifest
 from packetnetworking.nics import NIC

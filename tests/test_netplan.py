@@ -8,7 +8,9 @@ import pytest
 import yaml
 
 from packetnetworking import metadata as md
-from packetnetworking.builder import Builder, DistroBuilder
+from packetnetworking import distros
+from packetnetworking.builder import DistroBuilder
+from packetnetworking.run import Builder
 from packetnetworking.errors import UnsupportedOS
 from packetnetworking.nics import NIC
 from packetnetworking.renderers import shared_renderers
@@ -206,7 +208,7 @@ def test_registered_as_shared_renderer():
 
 def _family_present(distro):
     try:
-        DistroBuilder.find(distro)
+        distros.find(distro)
     except UnsupportedOS:
         return False
     return True

@@ -85,7 +85,7 @@ def test_readme_distro_builder_network_builder_and_hook(mydistro, tmp_path, caps
 
 def test_hook_renames_interfaces_to_kernel_names(mydistro, tmp_path):
     from packetnetworking import metadata, nics
-    from packetnetworking.builder import Builder
+    from packetnetworking.run import Builder
 
     meta = metadata.parse(METADATA)
     found = nics.parse_json(NICS)

@@ -21,7 +21,7 @@ from helpers import (CAPTURES, DOCUMENTS, REFUSED_DOCUMENTS, document_names,
                      expected_addresses, load_document)
 from packetnetworking import metadata as md
 from packetnetworking import nics as nicmod
-from packetnetworking.builder import Builder
+from packetnetworking.run import Builder
 from packetnetworking.distros.redhat.builder import NM_LINKS
 from packetnetworking.manifest import PATH as MANIFEST
 

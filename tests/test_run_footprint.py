@@ -126,7 +126,7 @@ def test_a_run_imports_only_the_builders_of_the_shared_stack_it_writes(tmp_path)
         probe = textwrap.dedent(f"""\
             import json, sys
             from packetnetworking import document, nics
-            from packetnetworking.builder import Builder
+            from packetnetworking.run import Builder
             meta = document.loads(open({str(EXAMPLES / "metadata.json")!r}, "rb").read())
             found = nics.load_nics_file(open({str(EXAMPLES / "lshw.xml")!r}, "rb").read())
             b = Builder(meta, found, "{family.distros[0]} 99", ["192.0.2.53"],

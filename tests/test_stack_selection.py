@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from packetnetworking import distros
 from packetnetworking.builder import DistroBuilder
 from packetnetworking.errors import UnsupportedOS
 from packetnetworking.operating_system import OperatingSystem
@@ -193,7 +194,7 @@ def test_unknown_family_uses_what_is_installed(tmp_path):
 
 def _family_present(distro):
     try:
-        DistroBuilder.find(distro)
+        distros.find(distro)
     except UnsupportedOS:
         return False
     return True

@@ -18,7 +18,7 @@ from helpers import (DOCUMENTS, REFUSED_DOCUMENTS, document_names, expected_addr
                      load_document)
 from packetnetworking import metadata as md
 from packetnetworking import nics as nicmod
-from packetnetworking.builder import Builder
+from packetnetworking.run import Builder
 from packetnetworking.manifest import PATH as MANIFEST
 
 NET = "etc/sysconfig/network"

@@ -751,7 +751,8 @@ def test_target_root_refuses_anything_but_a_regular_file_without_blocking(rootfs
 
 # --- the builder hands the new actions to the writer unchanged ------------------------------
 def test_the_builder_renders_the_new_actions_into_file_ops():
-    from packetnetworking.builder import Builder, Task
+    from packetnetworking.builder import Task
+    from packetnetworking.run import Builder
 
     ops = Builder(None, []).render({
         "a": Task(symlink="/usr/lib/x.service"), "b": Task(move_aside=True),

@@ -51,3 +51,10 @@ def shared_configs():
 
     return [CLOUD_INIT] + [importlib.import_module(f"{module}.foreign").CONFIG
                            for module in MODULES.values()]
+
+
+def auto_renderer(distro_builder):
+    """``--renderer auto``: ``(renderer, reason)`` from the target root (selection.py)."""
+    from packetnetworking.renderers.selection import auto_renderer as rules
+
+    return rules(distro_builder)

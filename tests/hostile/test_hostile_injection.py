@@ -16,7 +16,9 @@ import pytest
 
 from packetnetworking import metadata as md
 from packetnetworking import templating
-from packetnetworking.builder import Builder, DistroBuilder, _load_distros
+from packetnetworking import distros
+from packetnetworking.builder import DistroBuilder
+from packetnetworking.run import Builder
 from packetnetworking.errors import PacketNetworkingError
 from packetnetworking.nics import NIC, parse_json
 
@@ -99,12 +101,12 @@ def to_base(text):
 def scenarios():
     """(OS, renderer, target): every stack each OS accepts, on an empty target and on
     one where every program the builders look for is installed."""
-    _load_distros()
+    distros.load_all()
     meta = md.parse(metadata())
     nics = [NIC(name=n, mac=m) for n, m in zip(BASE_NICS, MACS)]
     for os_option in OS_LIST:
         network = Builder(meta, nics, os_option, RESOLVERS).initialize().network
-        cls = DistroBuilder.find(network.os.distro)
+        cls = distros.find(network.os.distro)
         yield os_option, "auto", "empty"
         for renderer in sorted(cls(network).available_renderers()):
             yield os_option, renderer, "empty"
