@@ -12,7 +12,7 @@ import logging
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
-from packetnetworking.renderers.ifcfg_rh.builder import IfcfgBondedBuilder, IfcfgIndividualBuilder
+from packetnetworking.renderers.ifcfg_rh.builder import IfcfgBuilder
 from packetnetworking.renderers.ifcfg_rh.foreign import IFCFG_RH
 from packetnetworking.releases import Release
 from packetnetworking.releases import names as distro_names
@@ -86,8 +86,7 @@ class RedHatBuilder(DistroBuilder):
     distros = distro_names("centos", "rhel", "scientific", "rocky", "almalinux", "fedora")
     releases = RELEASES
     network_builders = [HostFilesBuilder, NamePinningBuilder]
-    native_renderers = {"ifcfg-rh": [IfcfgBondedBuilder, IfcfgIndividualBuilder,
-                               NetworkManagerRemovalBuilder]}
+    native_renderers = {"ifcfg-rh": [IfcfgBuilder, NetworkManagerRemovalBuilder]}
     accepted_renderers = ("ifcfg-rh", "networkmanager", "networkd")
     renderer_configs = (IFCFG_RH,)
 
