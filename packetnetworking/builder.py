@@ -23,15 +23,17 @@ log = logging.getLogger(__name__)
 
 
 class NetworkBuilder:
-    """Builds the tasks for one layout (bonded, individual, dhcp, ...) of one stack.
+    """Builds the tasks of one renderer (or of files every renderer needs).
 
-    Subclasses set ``layouts`` (the model layouts they serve) and implement
-    ``build_tasks()``. Template names in ``self.tasks`` are file names in the
-    ``templates/`` folder of ``templates_package`` (default: the package that
-    defines the subclass).
+    Subclasses implement ``build_tasks()`` and, to serve only some servers,
+    ``applies()`` on the model's facts (``network.bonded``, ``network.dhcp``,
+    ``network.bonds``, ``network.devices``). ``layouts``, the older spelling, still
+    works: a tuple of ``bonded``, ``individual`` and ``dhcp`` (see ``layout_name``).
+    Template names in ``self.tasks`` are file names in the ``templates/`` folder of
+    ``templates_package`` (default: the package that defines the subclass).
     """
 
-    layouts = ("bonded", "individual", "dhcp")
+    layouts = None
     templates_package = None
 
     def __init__(self, network, distro_builder=None):
@@ -44,7 +46,9 @@ class NetworkBuilder:
         return self.network.os
 
     def applies(self):
-        return self.network.layout in self.layouts
+        """Whether ``build_tasks()`` runs for this server: always, unless ``layouts``
+        names the layouts served."""
+        return self.layouts is None or layout_name(self.network) in self.layouts
 
     def build(self):
         if self.applies():
@@ -84,6 +88,14 @@ class NetworkBuilder:
             return self.templates_package
         module = type(self).__module__
         return module if hasattr(sys.modules[module], "__path__") else module.rpartition(".")[0]
+
+
+def layout_name(network):
+    """The single word ``NetworkBuilder.layouts`` matches: ``dhcp`` when the server uses
+    DHCP, else ``bonded`` or ``individual``."""
+    if network.dhcp:
+        return "dhcp"
+    return "bonded" if network.bonded else "individual"
 
 
 class DistroBuilder:

@@ -98,6 +98,37 @@ class Bond:
         return BOND_MEMBER_DELAY if iface.name in names[1:] else 0
 
 
+#: What a device does (``Device.role``); templates compare with these strings.
+ADDRESSES = "addresses"  # the static addresses, default routes, private routes, nameservers
+DHCP = "dhcp"            # asks DHCP for its IPv4 (IPv6 from router advertisements)
+PORT = "port"            # a member of a bond (``Device.bond``)
+BARE = "bare"            # up without any address: bonds after the first, spare NICs
+ALONE = "alone"          # left alone: a NIC in no bond of a bonded layout (hybrid servers)
+ROLES = (ADDRESSES, DHCP, PORT, BARE, ALONE)
+
+
+@dataclass(frozen=True)
+class Device:
+    """A NIC (``iface`` set) or a bond (``iface`` None) and its role.
+
+    ``bond``: for a bond, the bond itself; for a port, the bond it joins."""
+
+    name: str
+    role: str
+    iface: Optional[Interface] = None
+    bond: Optional[Bond] = None
+
+    @property
+    def mac(self):
+        """A NIC's permanent MAC; the MAC a bond carries."""
+        return self.iface.mac if self.iface is not None else self.bond.mac
+
+    @property
+    def master(self):
+        """The bond a port joins; None for every other role."""
+        return self.bond.name if self.role == PORT else None
+
+
 @dataclass
 class NetworkModel:
     """Mutable: ``initialized`` hooks may edit ``interfaces`` (and their names)."""
@@ -114,43 +145,55 @@ class NetworkModel:
     resolvers: List[str]
     nics: List = field(default_factory=list)  # every physical NIC discovered
 
-    # --- layout ---------------------------------------------------------
+    # --- the facts every renderer reads -------------------------------------
     @property
     def bonded(self):
+        """The layout bonds NICs (``bonded`` or ``mlag_ha``); ``individual`` does not."""
         return self.link_aggregation in ("bonded", "mlag_ha")
 
     @property
     def dhcp(self):
+        """The server uses DHCP: some interface asks for it. No static address, route or
+        nameserver is then written; which devices ask is in ``devices``."""
         return any(i.dhcp for i in self.interfaces)
 
-    @property
-    def layout(self):
-        """``dhcp``, ``bonded`` or ``individual``: what NetworkBuilders switch on."""
-        if self.dhcp:
-            return "dhcp"
-        return "bonded" if self.bonded else "individual"
+    def bond_of(self, iface) -> Optional[str]:
+        """The bond ``iface`` joins, or None. In a bonded layout a NIC joins the bond its
+        ``bond`` names; when no matched NIC names one (older and hand-made documents,
+        OSIE's CI), every NIC joins bond0. When some NIC names a bond, a NIC whose ``bond``
+        is null or missing is in no bond (hybrid servers)."""
+        return self._membership().get(iface.name)
+
+    def _membership(self):
+        """``{NIC name: bond name}`` for the NICs that join a bond (see ``bond_of``)."""
+        if not self.bonded:
+            return {}
+        if any(i.bond for i in self.interfaces):
+            return {i.name: i.bond for i in self.interfaces if i.bond}
+        return {i.name: "bond0" for i in self.interfaces}
 
     @property
     def bonds(self) -> List[Bond]:
         """Bonds by name (bond0 first); members in metadata order. Empty unless bonded."""
-        if not self.bonded:
-            return []
+        membership = self._membership()
         groups = {}
         for iface in self.interfaces:
-            groups.setdefault(iface.bond or "bond0", []).append(iface)
+            if iface.name in membership:
+                groups.setdefault(membership[iface.name], []).append(iface)
+        primary = _primary_bond_name(groups)
         bonds = []
         for name in sorted(groups, key=_natural_key):
             members = groups[name]
             mac = members[0].mac
-            if name == self.primary_bond_name and self.bond_mac:
+            if name == primary and self.bond_mac:
                 mac = self.bond_mac
             bonds.append(Bond(name=name, mode=self.bonding_mode, mac=mac, members=members))
         return bonds
 
     @property
     def primary_bond_name(self):
-        names = sorted({i.bond or "bond0" for i in self.interfaces}, key=_natural_key)
-        return "bond0" if "bond0" in names else names[0]
+        """bond0, else the first bond by name; None without bonds."""
+        return _primary_bond_name(set(self._membership().values()))
 
     @property
     def primary_bond(self) -> Optional[Bond]:
@@ -166,18 +209,55 @@ class NetworkModel:
 
     @property
     def device(self):
-        """The device that carries the addresses: the primary bond, or the first NIC."""
+        """The device that carries the addresses (with DHCP: that asks for a lease in
+        their place): the primary bond, or the first NIC."""
         return self.primary_bond_name if self.bonded else self.primary_interface.name
 
-    def device_role(self, name, dhcp_requested=False):
-        """``static`` (carries the addresses), ``dhcp``, or ``none`` (up, no address).
+    @property
+    def devices(self) -> List["Device"]:
+        """Every device and what it does (``Device.role``): one per matched NIC, in
+        metadata order, then one per bond (primary first). The one place the roles are
+        decided; every renderer writes these and decides none of them again."""
+        return self.nic_devices + self.bond_devices
 
-        With DHCP the device that would carry the addresses asks for a lease,
-        and so does any other device whose metadata interface says ``dhcp``.
-        """
-        if self.dhcp:
-            return "dhcp" if name == self.device or dhcp_requested else "none"
-        return "static" if name == self.device else "none"
+    @property
+    def nic_devices(self) -> List["Device"]:
+        bonds = {b.name: b for b in self.bonds}
+        membership = self._membership()
+        devices = []
+        for iface in self.interfaces:
+            bond = bonds.get(membership.get(iface.name))
+            if bond is not None:
+                devices.append(Device(iface.name, PORT, iface=iface, bond=bond))
+            else:
+                idle = ALONE if self.bonded else BARE
+                devices.append(Device(iface.name, self._role(iface.name, iface.dhcp, idle),
+                                      iface=iface))
+        return devices
+
+    @property
+    def bond_devices(self) -> List["Device"]:
+        bonds = sorted(self.bonds, key=lambda b: b.name != self.primary_bond_name)
+        return [Device(b.name, self._role(b.name, any(m.dhcp for m in b.members), BARE),
+                       bond=b)
+                for b in bonds]
+
+    def role_of(self, name):
+        """The role of the device called ``name`` (None when there is none)."""
+        return next((d.role for d in self.devices if d.name == name), None)
+
+    def _role(self, name, asks_dhcp, idle):
+        """The role of a device that is not a bond port. With DHCP the device that would
+        carry the addresses asks for a lease, and so does any other device whose metadata
+        interface (a bond: one of its members) says ``dhcp``; without, the device carries
+        the addresses. Any other device is ``idle``: bonds after the first, and in the
+        individual layout the other NICs, are up without addresses (BARE); in a bonded
+        layout a NIC in no bond is left alone (ALONE)."""
+        if name == self.device:
+            return DHCP if self.dhcp else ADDRESSES
+        if self.dhcp and asks_dhcp:
+            return DHCP
+        return idle
 
     @property
     def device_mac(self):
@@ -251,6 +331,12 @@ class PrivateRoute:
     onlink: bool = False
 
 
+def _primary_bond_name(names):
+    if not names:
+        return None
+    return "bond0" if "bond0" in names else sorted(names, key=_natural_key)[0]
+
+
 _NUMBERS = re.compile(r"(\d+)")
 
 
@@ -294,11 +380,6 @@ def build_model(metadata, nics, os_info, resolvers=()):
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
         raise NICError(f"two matched NICs are both named {dup}", "check the NIC list")
-    if metadata.link_aggregation in ("bonded", "mlag_ha"):  # one file/key would hold both
-        clash = sorted({i.bond or "bond0" for i in interfaces} & set(names))
-        if clash:
-            raise NICError(f"the NIC named {clash[0]} has the name of a bond of the metadata",
-                           "check the NIC list")
     addresses = [a for a in metadata.addresses if a.enabled and a.management]
     model = NetworkModel(
         hostname=metadata.hostname, plan=metadata.plan, os=os_info,
@@ -306,6 +387,10 @@ def build_model(metadata, nics, os_info, resolvers=()):
         bond_mac=metadata.bond_mac, interfaces=interfaces, addresses=addresses,
         private_subnets=list(metadata.private_subnets), resolvers=list(resolvers),
         nics=list(nics))
+    clash = sorted({b.name for b in model.bonds} & set(names))  # one file/key would hold both
+    if clash:
+        raise NICError(f"the NIC named {clash[0]} has the name of a bond of the metadata",
+                       "check the NIC list")
     check_addressable(model, metadata.source)
     return model
 

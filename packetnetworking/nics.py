@@ -9,7 +9,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 from typing import Optional
 
 from packetnetworking.errors import NICError
@@ -178,6 +177,7 @@ def _physical_nic(name, serial, businfo, driver, source):
 
 def discover(sysfs="/sys/class/net"):
     """Live discovery: lshw once, then permanent MACs and udev names from sysfs."""
+    import subprocess  # live discovery only: saved captures need none
     nics = None
     lshw = shutil.which("lshw")
     if lshw:
@@ -240,6 +240,7 @@ def _refine_live(nic, sysfs, udevadm):
 
 
 def _ethtool_permaddr(ifname):
+    import subprocess  # live discovery only: saved captures need none
     ethtool = shutil.which("ethtool")
     if not ethtool:
         return None
@@ -254,6 +255,7 @@ def _ethtool_permaddr(ifname):
 
 
 def _udev_name(udevadm, base):
+    import subprocess  # live discovery only: saved captures need none
     try:
         out = subprocess.run([udevadm, "info", "--query=property", base], stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, timeout=UDEVADM_TIMEOUT, text=True).stdout

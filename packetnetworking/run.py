@@ -14,6 +14,7 @@ import sys
 import jinja2
 
 from packetnetworking import distros, hooks, templating
+from packetnetworking.builder import layout_name
 from packetnetworking.errors import NothingToWrite, PacketNetworkingError
 from packetnetworking.model import build_model
 from packetnetworking.operating_system import parse_os
@@ -53,7 +54,7 @@ class Builder:
         hooks.trigger("tasks_built", self, tasks)
         if not tasks:
             raise NothingToWrite(f"the {cls.__name__} builder produced no file for this "
-                                 f"metadata ({self.network.layout} layout)",
+                                 f"metadata ({layout_name(self.network)} layout)",
                                  "check the metadata's network section")
         return tasks
 

@@ -10,7 +10,6 @@ attempts (plus the system resolver's own timeout when a host name does not
 resolve: a DNS lookup cannot be interrupted).
 """
 import contextlib
-import email.utils
 import ipaddress
 import json
 import logging
@@ -253,6 +252,8 @@ def _retry_after(value):
     if value.isdigit():
         return float(min(int(value[:6]), BACKOFF_CAP))
     try:
+        import email.utils  # an HTTP date in Retry-After: rare, and a costly import
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None

@@ -25,6 +25,11 @@ def model_for(doc, nics=None, os_option="centos 7", resolvers=("192.0.2.53",)):
                        parse_os(os_option, meta), resolvers)
 
 
+def roles(net):
+    """``[(device, role)]`` as the model decides them: NICs in metadata order, then bonds."""
+    return [(d.name, d.role) for d in net.devices]
+
+
 def address(family, addr, cidr, gateway, public=True, management=True, enabled=True):
     return {"address_family": family, "address": addr, "cidr": cidr, "gateway": gateway,
             "public": public, "management": management, "enabled": enabled}
@@ -97,7 +102,7 @@ def test_no_os_anywhere_is_exit_20():
 # --- addresses -----------------------------------------------------------------------
 def test_default_server_public_v4_primary_v6_and_private_alias_with_routes():
     net = model_for(make_metadata())
-    assert net.layout == "bonded" and net.device == "bond0"
+    assert net.bonded and not net.dhcp and net.device == "bond0"
     assert (net.ipv4.cidr, str(net.ipv4.gateway)) == ("198.51.100.23/31", "198.51.100.22")
     assert (net.ipv6.cidr, str(net.ipv6.gateway)) == ("2001:db8:10:2a00::3/127",
                                                       "2001:db8:10:2a00::2")
@@ -176,12 +181,13 @@ def test_primary_address_without_gateway_is_bad_metadata():
     assert "198.51.100.23/31 carries a default route but has no gateway" in info.value.one_line()
 
 
-def test_dhcp_interface_switches_the_layout_and_needs_no_address():
+def test_dhcp_interface_makes_the_server_use_dhcp_and_needs_no_address():
     doc = make_metadata()
     doc["network"]["addresses"] = []
     doc["network"]["interfaces"][0]["dhcp"] = True
     net = model_for(doc)
-    assert net.layout == "dhcp" and net.dhcp
+    assert net.dhcp and net.bonded  # two facts: DHCP on the bond
+    assert roles(net) == [("enp1s0f0", "port"), ("enp1s0f1", "port"), ("bond0", "dhcp")]
 
 
 def test_private_subnets_default_when_absent():
@@ -235,6 +241,104 @@ def test_interfaces_without_bond_key_go_to_bond0():
     assert len(net.bonds[0].members) == 2
 
 
+def hybrid_doc(null_key="null"):
+    """eth0 and eth1 in bond0; eth2 and eth3 with ``bond`` null (or missing)."""
+    doc = four_nic_doc()
+    for iface in doc["network"]["interfaces"]:
+        iface["bond"] = "bond0"
+    for iface in doc["network"]["interfaces"][2:]:
+        if null_key == "null":
+            iface["bond"] = None
+        else:
+            del iface["bond"]
+    return doc
+
+
+@pytest.mark.parametrize("null_key", ["null", "missing"])
+def test_hybrid_nics_without_a_bond_are_in_no_bond_and_left_alone(null_key):
+    net = model_for(hybrid_doc(null_key))
+    assert [(b.name, [m.name for m in b.members]) for b in net.bonds] == [
+        ("bond0", ["enp1s0f0", "enp1s0f1"])]
+    assert [net.bond_of(i) for i in net.interfaces] == ["bond0", "bond0", None, None]
+    assert roles(net) == [("enp1s0f0", "port"), ("enp1s0f1", "port"),
+                          ("enp1s0f2", "alone"), ("enp1s0f3", "alone"),
+                          ("bond0", "addresses")]
+    assert [d.master for d in net.devices] == ["bond0", "bond0", None, None, None]
+    assert net.device == "bond0" and net.role_of("enp1s0f2") == "alone"
+
+
+def test_hybrid_nic_asking_dhcp_asks_it_outside_the_bond():
+    doc = hybrid_doc()
+    doc["network"]["addresses"] = []
+    for iface in doc["network"]["interfaces"][:3]:
+        iface["dhcp"] = True
+    net = model_for(doc)
+    assert roles(net) == [("enp1s0f0", "port"), ("enp1s0f1", "port"),
+                          ("enp1s0f2", "dhcp"), ("enp1s0f3", "alone"), ("bond0", "dhcp")]
+
+
+def test_no_nic_naming_a_bond_puts_every_nic_in_bond0():
+    doc = hybrid_doc()
+    for iface in doc["network"]["interfaces"]:
+        iface["bond"] = None
+    net = model_for(doc)
+    assert [(b.name, len(b.members)) for b in net.bonds] == [("bond0", 4)]
+    assert [r for _, r in roles(net)] == ["port"] * 4 + ["addresses"]
+
+
+def test_only_named_bonds_exist_and_the_first_by_name_is_primary_without_bond0():
+    doc = hybrid_doc()
+    doc["network"]["interfaces"][0]["bond"] = "bond3"
+    doc["network"]["interfaces"][1]["bond"] = "bond2"
+    net = model_for(doc)
+    assert roles(net) == [("enp1s0f0", "port"), ("enp1s0f1", "port"),
+                          ("enp1s0f2", "alone"), ("enp1s0f3", "alone"),
+                          ("bond2", "addresses"), ("bond3", "bare")]
+    assert net.primary_bond.mac == "0c:c4:7a:aa:00:10"  # network.bonding.mac
+
+
+def test_two_bonds_roles_primary_carries_the_addresses_the_other_is_bare():
+    net = model_for(four_nic_doc())
+    assert roles(net) == [("enp1s0f0", "port"), ("enp1s0f1", "port"), ("enp1s0f2", "port"),
+                          ("enp1s0f3", "port"), ("bond0", "addresses"), ("bond1", "bare")]
+    assert [d.bond.name for d in net.devices] == ["bond0", "bond1", "bond0", "bond1",
+                                                  "bond0", "bond1"]
+
+
+def test_individual_dhcp_first_nic_and_every_nic_asking_get_a_lease():
+    doc = four_nic_doc()
+    doc["network"]["bonding"]["link_aggregation"] = "individual"
+    doc["network"]["addresses"] = []
+    doc["network"]["interfaces"][2]["dhcp"] = True
+    net = model_for(doc)
+    assert net.dhcp and not net.bonded
+    assert roles(net) == [("enp1s0f0", "dhcp"), ("enp1s0f1", "bare"), ("enp1s0f2", "dhcp"),
+                          ("enp1s0f3", "bare")]
+
+
+def test_dhcp_on_a_second_bond_when_one_of_its_members_asks():
+    doc = four_nic_doc()
+    doc["network"]["addresses"] = []
+    doc["network"]["interfaces"][1]["dhcp"] = True   # bond1's
+    net = model_for(doc)
+    assert [(d.name, d.role) for d in net.bond_devices] == [("bond0", "dhcp"),
+                                                           ("bond1", "dhcp")]
+
+
+def test_a_hybrid_nic_named_like_a_bond_is_refused():
+    doc = hybrid_doc()
+    nics = nics_for(doc, ["enp1s0f0", "enp1s0f1", "bond0", "enp1s0f3"])
+    with pytest.raises(NICError, match="the NIC named bond0 has the name of a bond"):
+        model_for(doc, nics)
+
+
+def test_a_nic_named_like_an_unused_bond_name_is_not_refused():
+    """In a hybrid document, bond0 is the only bond: a spare NIC may be called bond1."""
+    doc = hybrid_doc()
+    nics = nics_for(doc, ["enp1s0f0", "enp1s0f1", "bond1", "enp1s0f3"])
+    assert model_for(doc, nics).role_of("bond1") == "alone"
+
+
 @pytest.mark.parametrize("mode, name, options", [
     (4, "802.3ad", "mode=802.3ad miimon=100 updelay=200 downdelay=200 "
                    "xmit_hash_policy=layer3+4 lacp_rate=fast"),
@@ -258,14 +362,16 @@ def test_mlag_ha_and_null_are_bonded(link):
     doc = make_metadata()
     doc["network"]["bonding"]["link_aggregation"] = link
     net = model_for(doc)
-    assert net.layout == "bonded" and net.device == "bond0"
+    assert net.bonded and net.device == "bond0"
 
 
 def test_individual_first_nic_carries_the_addresses_and_no_bond():
     doc = make_metadata()
     doc["network"]["bonding"]["link_aggregation"] = "individual"
     net = model_for(doc)
-    assert net.layout == "individual" and net.bonds == [] and net.primary_bond is None
+    assert not net.bonded and net.bonds == [] and net.primary_bond is None
+    assert net.primary_bond_name is None
+    assert roles(net) == [("enp1s0f0", "addresses"), ("enp1s0f1", "bare")]
     assert net.device == "enp1s0f0" and net.device_mac == "0c:c4:7a:aa:00:10"
 
 

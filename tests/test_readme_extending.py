@@ -91,3 +91,42 @@ def test_hook_renames_interfaces_to_kernel_names(mydistro, tmp_path):
     found = nics.parse_json(NICS)
     b = Builder(meta, found, "mydistro 1", ["192.0.2.53"]).initialize()
     assert [i.name for i in b.network.interfaces] == ["eth0", "eth1"]
+
+
+def _model(dhcp=False, link="bonded"):
+    from packetnetworking import metadata, nics
+    from packetnetworking.run import Builder
+
+    doc = json.loads(json.dumps(METADATA))
+    doc["network"]["bonding"]["link_aggregation"] = link
+    if dhcp:
+        doc["network"]["interfaces"][0]["dhcp"] = True
+    return Builder(metadata.parse(doc), nics.parse_json(NICS), "mydistro 1").initialize().network
+
+
+def test_page_network_builder_applies_to_static_servers_only(mydistro):
+    """The page's ``applies()``: the motd is written for static addresses, not with DHCP."""
+    assert mydistro.MotdBuilder(_model()).build() != {}
+    assert mydistro.MotdBuilder(_model(link="individual")).build() != {}
+    assert mydistro.MotdBuilder(_model(dhcp=True)).build() == {}
+
+
+@pytest.mark.parametrize("dhcp, link, word", [(False, "bonded", "bonded"),
+                                               (False, "individual", "individual"),
+                                               (True, "bonded", "dhcp"),
+                                               (True, "individual", "dhcp")])
+def test_older_layouts_attribute_still_selects_the_servers_served(dhcp, link, word):
+    """A plugin written with ``layouts = (...)`` keeps working: one word per server."""
+    from packetnetworking.builder import NetworkBuilder
+
+    class Old(NetworkBuilder):
+        layouts = (word,)
+
+        def build_tasks(self):
+            self.tasks["etc/old"] = "old.j2"
+
+    others = {"bonded", "individual", "dhcp"} - {word}
+    network = _model(dhcp, link)
+    assert set(Old(network).build()) == {"etc/old"}
+    Old.layouts = tuple(others)
+    assert Old(network).build() == {}

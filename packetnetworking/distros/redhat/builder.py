@@ -15,7 +15,7 @@ from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.releases import Release
 from packetnetworking.releases import names as distro_names
 from packetnetworking.renderers import ifcfg_rh, markers
-from packetnetworking.renderers.ifcfg_rh.builder import IfcfgBondedBuilder, IfcfgIndividualBuilder
+from packetnetworking.renderers.ifcfg_rh.builder import IfcfgBuilder
 from packetnetworking.renderers.ifcfg_rh.foreign import IFCFG_RH
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,7 @@ class RedHatBuilder(DistroBuilder):
     distros = distro_names("centos", "rhel", "scientific", "rocky", "almalinux", "fedora")
     releases = RELEASES
     network_builders = [HostFilesBuilder, NamePinningBuilder]
-    native_renderers = {"ifcfg-rh": [IfcfgBondedBuilder, IfcfgIndividualBuilder,
-                               NetworkManagerRemovalBuilder]}
+    native_renderers = {"ifcfg-rh": [IfcfgBuilder, NetworkManagerRemovalBuilder]}
     accepted_renderers = ("ifcfg-rh", "networkmanager", "networkd")
     renderer_configs = (IFCFG_RH,)
 

@@ -9,7 +9,7 @@ import logging
 from packetnetworking.builder import DistroBuilder
 from packetnetworking.distros.common import HostFilesBuilder
 from packetnetworking.renderers.wicked.builder import (
-    SYSCONFIG, NetconfigDNSBuilder, WickedBondedBuilder, WickedIndividualBuilder)
+    SYSCONFIG, NetconfigDNSBuilder, WickedBuilder)
 from packetnetworking.renderers.wicked.foreign import SUSE_IFCFG
 from packetnetworking.releases import Release
 from packetnetworking.releases import names as distro_names
@@ -52,8 +52,7 @@ class SuseBuilder(DistroBuilder):
     distros = distro_names("opensuse", "sles")
     releases = RELEASES
     network_builders = [SuseHostFilesBuilder]
-    native_renderers = {"wicked": [WickedBondedBuilder, WickedIndividualBuilder,
-                               NetconfigDNSBuilder]}
+    native_renderers = {"wicked": [WickedBuilder, NetconfigDNSBuilder]}
     accepted_renderers = ("wicked", "networkmanager")
     renderer_configs = (SUSE_IFCFG,)
 

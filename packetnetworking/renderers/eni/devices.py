@@ -2,13 +2,19 @@
 
 Debian's ifupdown (with ifenslave), ifupdown-ng (Alpine) and busybox ifupdown
 read the same stanza format but differ in keywords; each family has its own
-template, and both print the ordered list of devices built here, so the
-decisions (which device carries the addresses, which one asks for DHCP, which
-bond a NIC joins, the stanza order) are made once and tested once.
+template, and both print the ordered list of stanzas built here from the model's
+devices (``NetworkModel.devices``: which device carries the addresses, which asks
+for DHCP, which bond a NIC joins are decided there); only the stanza order and
+the ifupdown spelling of each role are decided here.
+
+A NIC the model leaves alone (a hybrid server's NIC in no bond) gets no stanza:
+ifupdown brings up only the interfaces its files name, so nothing configures it
+(an installer's stanza for it is moved aside, see foreign.py).
 """
 from dataclasses import dataclass
 from typing import Optional
 
+from packetnetworking import model
 from packetnetworking.model import Bond
 
 STATIC, DHCP, MANUAL = "static", "dhcp", "manual"
@@ -45,35 +51,35 @@ class EniDevice:
 
 
 def eni_devices(net, bond_first=False):
-    """The devices of ``net`` in the order they are written.
+    """The stanzas of ``net`` in the order they are written.
 
-    Bonded layouts: per bond (bond0 first), its members (metadata order) then the
-    bond, or the bond then its members when ``bond_first``. Individual layouts: the
-    matched NICs in metadata order, the first one carrying the addresses. DHCP: a bond
-    asks for DHCP when one of its members does; a NIC when it does itself.
+    Per bond (primary first), its members (metadata order) then the bond, or the bond
+    then its members when ``bond_first``; then the NICs in no bond, in metadata order,
+    except those left alone.
     """
-    devices = []
+    stanzas = []
     ra_off = not net.dhcp
-    if net.bonds:
-        for bond in net.bonds:
-            members = [EniDevice(name=m.name, method=MANUAL, master=bond.name,
-                                 delay=bond.member_delay(m), ra_off=ra_off)
-                       for m in bond.members]
-            method, primary = _method(net, bond.name, any(m.dhcp for m in bond.members))
-            device = EniDevice(name=bond.name, method=method, primary=primary, bond=bond,
-                               hwaddress=bond.mac, ra_off=ra_off)
-            devices.extend([device] + members if bond_first else members + [device])
-        return devices
-    for iface in net.interfaces:
-        method, primary = _method(net, iface.name, iface.dhcp)
-        devices.append(EniDevice(name=iface.name, method=method, primary=primary, ra_off=ra_off))
-    return devices
+    nics = net.nic_devices
+    for device in net.bond_devices:
+        bond = device.bond
+        members = [EniDevice(name=nic.name, method=MANUAL, master=bond.name,
+                             delay=bond.member_delay(nic.iface), ra_off=ra_off)
+                   for nic in nics if nic.master == bond.name]
+        stanza = EniDevice(name=bond.name, method=_method(net, device),
+                           primary=device.role == model.ADDRESSES, bond=bond,
+                           hwaddress=bond.mac, ra_off=ra_off)
+        stanzas.extend([stanza] + members if bond_first else members + [stanza])
+    for nic in nics:
+        if nic.role in (model.PORT, model.ALONE):
+            continue
+        stanzas.append(EniDevice(name=nic.name, method=_method(net, nic),
+                                 primary=nic.role == model.ADDRESSES, ra_off=ra_off))
+    return stanzas
 
 
-def _method(net, name, wants_dhcp):
-    """``(inet method, carries the static addresses)`` of a top-level device."""
-    if net.dhcp:
-        return (DHCP if wants_dhcp else MANUAL), False
-    if name != net.device:
-        return MANUAL, False
-    return (STATIC if net.ipv4 else MANUAL), True
+def _method(net, device):
+    """The ``inet`` method of a device that is not a bond port. An IPv6-only server's
+    device carries the addresses with ``inet manual`` and an ``inet6 static`` stanza."""
+    if device.role == model.ADDRESSES:
+        return STATIC if net.ipv4 else MANUAL
+    return DHCP if device.role == model.DHCP else MANUAL

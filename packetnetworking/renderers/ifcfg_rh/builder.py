@@ -6,6 +6,7 @@ adds what depends on the release (NetworkManager, name pinning).
 """
 import logging
 
+from packetnetworking import model
 from packetnetworking.builder import NetworkBuilder, Task
 from packetnetworking.renderers.ifcfg_rh.foreign import SCRIPTS
 
@@ -16,7 +17,7 @@ MAX_LABEL = 15
 
 
 class IfcfgNetworkBuilder(NetworkBuilder):
-    """What the ifcfg builders share: each device's role and the template context."""
+    """The template context and the files on the device carrying the addresses."""
 
     def context(self):
         return {"scripts": SCRIPTS}
@@ -41,46 +42,34 @@ class IfcfgNetworkBuilder(NetworkBuilder):
             self.tasks[f"{SCRIPTS}/route6-{net.device}"] = "route6.j2"
 
 
-class IfcfgBondedBuilder(IfcfgNetworkBuilder):
-    """bonded / mlag_ha (static or DHCP): ifcfg-bondN, one ifcfg per slave, alias and
-    routes on bond0."""
+class IfcfgBuilder(IfcfgNetworkBuilder):
+    """An ifcfg file per device of the model (``NetworkModel.devices``), the alias and
+    routes on the device carrying the addresses; with bonds, their module options and
+    the members' staggered bring-up (``ifup-pre-local``).
 
-    layouts = ("bonded", "dhcp")
-
-    def applies(self):
-        return super().applies() and self.network.bonded
-
-    def build_tasks(self):
-        net = self.network
-        self.tasks["etc/sysconfig/network"] = "network.j2"
-        for bond in net.bonds:
-            role = self.network.device_role(bond.name, any(i.dhcp for i in bond.members))
-            self.tasks[f"{SCRIPTS}/ifcfg-{bond.name}"] = self.template(
-                "ifcfg-bond.j2", bond=bond, role=role, alias_inline=not self.alias_fits())
-            for iface in bond.members:
-                self.tasks[f"{SCRIPTS}/ifcfg-{iface.name}"] = self.template(
-                    "ifcfg-slave.j2", iface=iface, bond=bond)
-        self.address_tasks()
-        self.tasks["etc/modprobe.d/bonding.conf"] = "bonding.conf.j2"
-        self.tasks["sbin/ifup-pre-local"] = Task(template="ifup-pre-local.j2", mode=0o755)
-
-
-class IfcfgIndividualBuilder(IfcfgNetworkBuilder):
-    """individual (static or DHCP): the first NIC carries the addresses; the other
-    matched NICs get a file with ONBOOT=no so nothing (an old ifcfg, NetworkManager's
-    automatic DHCP profile) brings them up behind the operator's back."""
-
-    layouts = ("individual", "dhcp")
-
-    def applies(self):
-        return super().applies() and not self.network.bonded
+    A NIC that carries nothing (the individual layout's other NICs, ``bare``; a hybrid
+    server's NICs in no bond, ``alone``) gets a file with ``ONBOOT=no``: it is not
+    brought up, and neither an old ifcfg (moved aside) nor NetworkManager's automatic
+    DHCP profile (made only for a NIC no connection serves) configures it behind the
+    operator's back."""
 
     def build_tasks(self):
         net = self.network
         self.tasks["etc/sysconfig/network"] = "network.j2"
-        for iface in net.physical_interfaces:
-            role = self.network.device_role(iface.name, iface.dhcp)
-            role = "off" if role == "none" else role
-            self.tasks[f"{SCRIPTS}/ifcfg-{iface.name}"] = self.template(
-                "ifcfg-nic.j2", iface=iface, role=role, alias_inline=not self.alias_fits())
+        inline = not self.alias_fits()
+        for device in net.devices:
+            path = f"{SCRIPTS}/ifcfg-{device.name}"
+            if device.iface is None:
+                self.tasks[path] = self.template("ifcfg-bond.j2", bond=device.bond,
+                                                 role=device.role, alias_inline=inline)
+            elif device.role == model.PORT:
+                self.tasks[path] = self.template("ifcfg-slave.j2", iface=device.iface,
+                                                 bond=device.bond)
+            else:
+                self.tasks[path] = self.template("ifcfg-nic.j2", iface=device.iface,
+                                                 role=device.role, alias_inline=inline)
         self.address_tasks()
+        if net.bonds:
+            self.tasks["etc/modprobe.d/bonding.conf"] = "bonding.conf.j2"
+            self.tasks["sbin/ifup-pre-local"] = Task(template="ifup-pre-local.j2", mode=0o755)
+

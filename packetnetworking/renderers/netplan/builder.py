@@ -2,9 +2,12 @@
 
 netplan renders it for systemd-networkd at boot (``renderer: networkd``, also
 on a target that runs NetworkManager: netplan marks those devices unmanaged
-there). What each device does is decided in ``stacks/networkd/devices.py``
-(the same rule as the networkd stack). Decisions, and why:
+there). What each device does is the model's (``NetworkModel.devices``), as for
+every renderer. Decisions, and why:
 
+- A NIC the model leaves alone (a hybrid server's NIC in no bond) has no entry:
+  netplan then writes nothing for it, and networkd leaves a link no file names
+  alone. Other netplan files naming it are moved aside (foreign.py).
 - NICs are keyed by their name and matched by MAC with ``set-name`` (netplan
   pins the name itself: ``.link`` files matching the permanent MAC); bonds
   carry the metadata's MAC (``macaddress``), else networkd gives them a
@@ -27,7 +30,7 @@ there). What each device does is decided in ``stacks/networkd/devices.py``
 import logging
 
 from packetnetworking.builder import NetworkBuilder
-from packetnetworking.renderers.networkd import devices as roles
+from packetnetworking import model
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +46,8 @@ class NetplanBuilder(NetworkBuilder):
 
     def context(self):
         net = self.network
-        return {"roles": roles, "ethernets": roles.nic_devices(net),
-                "bonds": roles.bond_devices(net)}
+        return {"ethernets": [d for d in net.nic_devices if d.role != model.ALONE],
+                "bonds": net.bond_devices}
 
 
 #: What ``renderers.shared_renderer()`` returns for "netplan".

@@ -6,7 +6,8 @@ Files, all named ``05-packet-<device>.<kind>``:
   it when the NIC appears, before anything enslaves it);
 - ``.netdev`` per bond: mode and options, and the MAC the bond carries (without
   it networkd >= 242 gives the bond a generated MAC the switch does not know);
-- ``.network`` per NIC and per bond: what the device does (see devices.py).
+- ``.network`` per NIC and per bond: what the device does (its role in the model,
+  ``NetworkModel.devices``); a NIC the model leaves alone gets ``Unmanaged=yes``.
 
 Decisions, and why:
 
@@ -37,7 +38,6 @@ Decisions, and why:
   in foreign.py.
 """
 from packetnetworking.builder import NetworkBuilder
-from packetnetworking.renderers.networkd import devices as roles
 from packetnetworking.renderers.networkd.foreign import NETWORK_DIR, PREFIX
 
 
@@ -50,18 +50,15 @@ class NetworkdBuilder(NetworkBuilder):
 
     def build_tasks(self):
         net = self.network
-        for device in roles.nic_devices(net):
+        for device in net.nic_devices:
             self.tasks[path(device.name, "link")] = self.template("nic.link.j2", device=device)
             self.tasks[path(device.name, "network")] = self.template(
                 "nic.network.j2", device=device)
-        for device in roles.bond_devices(net):
+        for device in net.bond_devices:
             self.tasks[path(device.name, "netdev")] = self.template(
                 "bond.netdev.j2", bond=device.bond)
             self.tasks[path(device.name, "network")] = self.template(
                 "bond.network.j2", device=device)
-
-    def context(self):
-        return {"roles": roles}
 
 
 #: What ``renderers.shared_renderer()`` returns for "networkd".

@@ -1,11 +1,17 @@
 """NetworkManager keyfiles: ``etc/NetworkManager/system-connections/<id>.nmconnection``.
 
-One connection per bond (options, ``cloned-mac-address``, the addresses on the
-primary bond), one port connection per member NIC matched by its permanent MAC,
-or (no bond) one ethernet connection per matched NIC, the first (or, with DHCP,
-each NIC asking for it) addressed and the others up without addresses.
-Decisions, and why:
+One connection per device of the model (``NetworkModel.devices``, which says what
+each does): a bond connection per bond (options, ``cloned-mac-address``, the
+addresses or DHCP on the device that carries them, none on the others), a port
+connection per bond member, and an ethernet connection per other NIC, matched by
+its permanent MAC (addressed, DHCP, or up without addresses). Decisions, and why:
 
+- A NIC the model leaves alone (a hybrid server's NIC in no bond) gets an
+  ethernet connection with ``autoconnect=false`` and both IP families disabled:
+  nothing brings it up, and NetworkManager does not make its automatic
+  "Wired connection N" DHCP profile for it (it makes one only for a NIC that no
+  connection locked to its MAC can serve, whatever that connection's
+  autoconnect). The operator edits or activates that connection later.
 - Ports name their bond with ``master=`` / ``slave-type=``: NetworkManager 1.46
   added ``controller=`` / ``port-type=`` but keeps reading the old keys, while
   1.42 (Debian 12, RHEL 9.2) and 1.40 (RHEL 8) ignore the new ones silently,
@@ -41,6 +47,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
+from packetnetworking import model
 from packetnetworking.builder import NetworkBuilder
 from packetnetworking.renderers.networkmanager.foreign import KEYFILE_DIR
 from packetnetworking.errors import MetadataError
@@ -131,6 +138,7 @@ class Connection:
     ipv4: Optional[IPSettings] = None
     ipv6: Optional[IPSettings] = None
     priority: int = AUTOCONNECT_PRIORITY
+    autoconnect: bool = True
 
     @property
     def uuid(self):
@@ -169,7 +177,7 @@ def _default_route(address, default):
 
 
 class KeyfileBuilder(NetworkBuilder):
-    """Shared by the bond and the interface builders: IP settings and tasks."""
+    """A keyfile per device of the model."""
 
     templates_package = "packetnetworking.renderers.networkmanager"
 
@@ -204,62 +212,31 @@ class KeyfileBuilder(NetworkBuilder):
         gateway, routes = _default_route(net.ipv6, "::/0")
         return IPSettings("manual", (net.ipv6.cidr,), gateway, routes, self._resolvers(6))
 
-    def addressed(self):
-        """``(ipv4, ipv6)`` for the device that carries the addresses."""
-        if self.network.dhcp:
-            return AUTO, AUTO
+    def static(self):
+        """``(ipv4, ipv6)`` for the device that carries the static addresses."""
         return self.static_ipv4(), self.static_ipv6()
 
 
-class KeyfileBondsBuilder(KeyfileBuilder):
-    """Bonded / mlag_ha (and DHCP on bonds): a bond connection per bond, a port per NIC."""
-
-    layouts = ("bonded", "dhcp")
-
-    def applies(self):
-        return super().applies() and bool(self.network.bonds)
-
     def build_tasks(self):
         net = self.network
-        for bond in net.bonds:
-            if bond.name == net.primary_bond_name:
-                ipv4, ipv6 = self.addressed()
+        addressed = {model.ADDRESSES: self.static, model.DHCP: lambda: (AUTO, AUTO)}
+        for device in net.devices:
+            ipv4, ipv6 = addressed.get(device.role, lambda: (DISABLED, DISABLED))()
+            if device.iface is None:
+                bond = device.bond
+                self.add(Connection(
+                    id=bond.name, type="bond", interface_name=bond.name, cloned_mac=bond.mac,
+                    bond_options=list(bond.options), ipv4=ipv4, ipv6=ipv6),
+                    "bond.nmconnection.j2")
+            elif device.role == model.PORT:
+                self.add(Connection(id=device.name, type="ethernet", mac=device.mac,
+                                    master=device.master), "port.nmconnection.j2")
             else:
-                ipv4, ipv6 = DISABLED, DISABLED
-            self.add(Connection(
-                id=bond.name, type="bond", interface_name=bond.name, cloned_mac=bond.mac,
-                bond_options=list(bond.options), ipv4=ipv4, ipv6=ipv6), "bond.nmconnection.j2")
-            for iface in bond.members:
-                self.add(Connection(id=iface.name, type="ethernet", mac=iface.mac,
-                                    master=bond.name), "port.nmconnection.j2")
-
-
-class KeyfileInterfacesBuilder(KeyfileBuilder):
-    """No bond: the addresses on the first NIC, or DHCP on every NIC that asks for it.
-
-    The other matched NICs are up without addresses, as with the other stacks;
-    this also keeps NetworkManager from starting DHCP on them with its own
-    "Wired connection N" profiles.
-    """
-
-    layouts = ("individual", "dhcp")
-
-    def applies(self):
-        return super().applies() and not self.network.bonds
-
-    def build_tasks(self):
-        net = self.network
-        if net.dhcp:
-            addressed = {i.name for i in net.interfaces if i.dhcp}
-        else:
-            addressed = {net.primary_interface.name}
-        ipv4, ipv6 = self.addressed()
-        for iface in net.interfaces:
-            up = iface.name in addressed
-            self.add(Connection(id=iface.name, type="ethernet", mac=iface.mac,
-                                ipv4=ipv4 if up else DISABLED, ipv6=ipv6 if up else DISABLED),
-                     "ethernet.nmconnection.j2")
+                self.add(Connection(id=device.name, type="ethernet", mac=device.mac,
+                                    ipv4=ipv4, ipv6=ipv6,
+                                    autoconnect=device.role != model.ALONE),
+                         "ethernet.nmconnection.j2")
 
 
 #: What ``renderers.shared_renderer()`` returns for "networkmanager".
-BUILDERS = [KeyfileBondsBuilder, KeyfileInterfacesBuilder]
+BUILDERS = [KeyfileBuilder]

@@ -5,6 +5,7 @@ The keys differ from ifcfg-rh: ``STARTMODE``, ``BONDING_SLAVE_N``,
 routes in ``ifroute-<device>`` and ``routes`` (wicked's ifcfg(5), ifcfg-bonding(5),
 ifroute(5)). Values are single-quoted, as YaST writes them.
 """
+from packetnetworking import model
 from packetnetworking.builder import NetworkBuilder
 
 SYSCONFIG = "etc/sysconfig/network"
@@ -13,7 +14,7 @@ MAX_LABEL = 15
 
 
 class WickedNetworkBuilder(NetworkBuilder):
-    """What the wicked builders share: device roles and the address/route files."""
+    """The alias label and the route files of the device carrying the addresses."""
 
     def context(self):
         label = f"{self.network.device}:0"
@@ -28,40 +29,27 @@ class WickedNetworkBuilder(NetworkBuilder):
         self.tasks[f"{SYSCONFIG}/routes"] = "routes.j2"
 
 
-class WickedBondedBuilder(WickedNetworkBuilder):
-    """bonded / mlag_ha (static or DHCP): ifcfg-bondN with its slaves, routes on bond0."""
+class WickedBuilder(WickedNetworkBuilder):
+    """An ifcfg file per device of the model (``NetworkModel.devices``), the routes on
+    the device carrying the addresses.
 
-    layouts = ("bonded", "dhcp")
-
-    def applies(self):
-        return super().applies() and self.network.bonded
-
-    def build_tasks(self):
-        for bond in self.network.bonds:
-            role = self.network.device_role(bond.name, any(i.dhcp for i in bond.members))
-            self.tasks[f"{SYSCONFIG}/ifcfg-{bond.name}"] = self.template(
-                "ifcfg-bond.j2", bond=bond, role=role)
-            for iface in bond.members:
-                self.tasks[f"{SYSCONFIG}/ifcfg-{iface.name}"] = self.template(
-                    "ifcfg-slave.j2", iface=iface, bond=bond)
-        self.route_tasks()
-
-
-class WickedIndividualBuilder(WickedNetworkBuilder):
-    """individual (static or DHCP): the first NIC carries the addresses; the other
-    matched NICs are STARTMODE='manual' (configured, not started at boot)."""
-
-    layouts = ("individual", "dhcp")
-
-    def applies(self):
-        return super().applies() and not self.network.bonded
+    A NIC that carries nothing (the individual layout's other NICs, ``bare``; a hybrid
+    server's NICs in no bond, ``alone``) gets ``STARTMODE='manual'``: configured without
+    address, not started at boot, and no installer's ifcfg for it (moved aside) starts
+    DHCP on it."""
 
     def build_tasks(self):
-        for iface in self.network.physical_interfaces:
-            role = self.network.device_role(iface.name, iface.dhcp)
-            role = "off" if role == "none" else role
-            self.tasks[f"{SYSCONFIG}/ifcfg-{iface.name}"] = self.template(
-                "ifcfg-nic.j2", iface=iface, role=role)
+        for device in self.network.devices:
+            path = f"{SYSCONFIG}/ifcfg-{device.name}"
+            if device.iface is None:
+                self.tasks[path] = self.template("ifcfg-bond.j2", bond=device.bond,
+                                                 role=device.role)
+            elif device.role == model.PORT:
+                self.tasks[path] = self.template("ifcfg-slave.j2", iface=device.iface,
+                                                 bond=device.bond)
+            else:
+                self.tasks[path] = self.template("ifcfg-nic.j2", iface=device.iface,
+                                                 role=device.role)
         self.route_tasks()
 
 
@@ -71,7 +59,8 @@ class NetconfigDNSBuilder(NetworkBuilder):
     servers there too, appended so the rest of the file is kept (the file is sourced:
     the last assignment wins)."""
 
-    layouts = ("bonded", "individual")
+    def applies(self):
+        return not self.network.dhcp
 
     def build_tasks(self):
         if self.network.resolvers:
