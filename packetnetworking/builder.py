@@ -17,8 +17,7 @@ import sys
 
 from packetnetworking.errors import UnsupportedOS
 from packetnetworking.releases import match_release
-from packetnetworking.tasks import (  # noqa: F401  (re-exported for builders and tests)
-    APPEND, DELETE, MOVE_ASIDE, SYMLINK, WRITE, FileOp, Rendered, Task)
+from packetnetworking.tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -222,14 +221,58 @@ class DistroBuilder:
                     f"choose one of: auto, {', '.join(sorted(available))}")
             return renderer, "forced by --renderer"
         renderer, reason = self.detect_renderer()
+        accepted = list(self.accepted_renderers or self.native_renderers)
+        if renderer not in accepted:
+            reason = (f"{reason}, but {self.os.distro} does not accept {renderer}: "
+                      f"{accepted[0]}, its first renderer")
+            renderer = accepted[0]
         if renderer not in available:
             raise UnsupportedOS(f"{self.os} would need the {renderer} renderer, which this "
                                 "build of packet-networking cannot write")
         return renderer, reason
 
     def detect_renderer(self):
-        """Pick the renderer from what the target runs (rules in renderers/selection.py)."""
-        return self.renderers.auto_renderer(self)
+        """``--renderer auto``: ``(renderer, reason)`` from what the target root runs.
+
+        Each built-in family overrides this with its rules; this one serves families
+        without rules of their own: the first accepted renderer whose program is
+        installed, else the first accepted renderer. The reason is logged at INFO.
+        """
+        accepted = list(self.accepted_renderers or self.native_renderers)
+        for name in accepted:
+            found = self.installed(name)
+            if found:
+                return name, f"{found} present"
+        return self.production_default(accepted[0], "the family's first renderer")
+
+    def installed(self, renderer):
+        """The marker in the target root telling ``renderer``'s program is installed
+        (see ``packetnetworking.renderers.markers``), or None."""
+        return self.renderers.installed(renderer, self.target)
+
+    def first_installed(self, *rules):
+        """``(renderer, reason)`` for the first of ``rules``, ``(renderer, reason)`` pairs,
+        whose renderer's program is installed (``{}`` in the reason is the marker
+        found); None when none is."""
+        for renderer, reason in rules:
+            found = self.installed(renderer)
+            if found:
+                return renderer, reason.format(found)
+        return None
+
+    def production_default(self, renderer, why=""):
+        """``(renderer, reason)`` when the target root tells nothing: the renderer a
+        stock image of this release runs."""
+        state = ("empty target root" if self.target.is_empty()
+                 else "no network program found in the target")
+        detail = f"; {why}" if why else ""
+        return renderer, f"{state}: the production default for {self.os}{detail}"
+
+    @property
+    def version_key(self):
+        """The version as a tuple of numbers for the family's rules; a version without
+        numbers (``tumbleweed``, ``stream``) sorts after every release."""
+        return self.os.version_tuple or (10 ** 6,)
 
     def select_network_builders(self):
         self.release  # noqa: B018  (pick the rule, and warn, before anything is built)
@@ -250,12 +293,10 @@ class DistroBuilder:
     def build(self):
         try:
             tasks = {}
-            self.builders = []
             classes = self.select_network_builders()
             configs = self.all_renderer_configs()
             for cls in classes + [b for config in configs for b in config.builders]:
                 builder = cls(self.network, self)
-                self.builders.append(builder)
                 for path, task in builder.build().items():
                     tasks[path] = (task, builder)
             for path, task in self.take_ownership(tasks, configs).items():

@@ -7,10 +7,9 @@ import dataclasses
 import json
 
 from packetnetworking.errors import MetadataError
+from packetnetworking.fields import kind_of
 from packetnetworking.metadata import FIX_DOCUMENT, MAX_DOCUMENT_BYTES, parse
 
-_JSON_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number",
-               bool: "a boolean", type(None): "null"}
 
 
 def loads(data, where="metadata", hint="check the metadata source", url=False):
@@ -41,7 +40,7 @@ def loads(data, where="metadata", hint="check the metadata source", url=False):
             "nested too deeply" if isinstance(err, RecursionError) else "a number is too long")
         raise MetadataError(f"{where} is not valid JSON{at}: {reason}", hint) from None
     if not isinstance(doc, dict):
-        raise MetadataError(f"{where} is {_JSON_KINDS[type(doc)]}, not a JSON object", hint)
+        raise MetadataError(f"{where} is {kind_of(doc)}, not a JSON object", hint)
     message = service_error(doc)
     if message is not None:
         text = " ".join(message.split())[:200]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from packetnetworking.errors import MetadataError
+from packetnetworking.fields import Fields, kind_of, short
 from packetnetworking.names import check_hostname, check_ifname, normalize_mac
 
 log = logging.getLogger(__name__)
@@ -106,77 +107,26 @@ class Metadata:
 FIX_DOCUMENT = "correct the document (or this server's record in the metadata service)"
 
 
-class _Fields:
-    """Small typed accessors that name the offending field on failure."""
-
-    def __init__(self, obj, path):
-        if not isinstance(obj, dict):
-            raise MetadataError(f"{path or 'metadata'}: expected an object, got {_kind(obj)}")
-        self.obj = obj
-        self.path = path
-
-    def name(self, key):
-        return f"{self.path}.{key}" if self.path else key
-
-    def get(self, key, kinds, required=True, default=None):
-        if key not in self.obj or self.obj[key] is None:
-            if required:
-                raise MetadataError(f"{self.name(key)}: missing")
-            return default
-        value = self.obj[key]
-        # bool is an int subclass: never accept it where a number is expected
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _tuple(kinds)):
-            raise MetadataError(
-                f"{self.name(key)}: expected {_kinds_name(kinds)}, got {_kind(value)}")
-        return value
-
-
-def _tuple(kinds):
-    return kinds if isinstance(kinds, tuple) else (kinds,)
-
-
-def _kinds_name(kinds):
-    # "an integer" when fractions are refused, so "got 4.0" does not read as a contradiction
-    names = {str: "a string", int: "a number" if float in _tuple(kinds) else "an integer",
-             bool: "true or false", list: "a list", dict: "an object", float: "a number"}
-    return " or ".join(dict.fromkeys(names[k] for k in _tuple(kinds)))
-
-
-def _kind(value):
-    if value is None:
-        return "null"
-    if isinstance(value, float):
-        return f"the number {value!r}"
-    return {bool: "a boolean", int: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
-
-
-def _short(value, limit=60):
-    text = repr(value) if not isinstance(value, str) else value
-    text = text.encode("unicode_escape").decode("ascii")
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def parse(doc):
     """Validate a decoded document and return a ``Metadata``."""
-    top = _Fields(doc, "")
+    top = Fields(doc, "")
     hostname = top.get("hostname", str)
     if hostname.endswith(".") and len(hostname) > 1:  # the DNS root: not part of the name
         log.info("hostname: %r written without its trailing dot", hostname)
         hostname = hostname[:-1]
     if not check_hostname(hostname):
-        raise MetadataError(f"hostname: {_short(hostname)!r} is not a valid host name "
+        raise MetadataError(f"hostname: {short(hostname)!r} is not a valid host name "
                             "(labels of letters, digits, '_' and '-', at most 253 characters)")
     plan = top.get("plan", str, required=False, default="")
     distro = version = None
     os_info = top.get("operating_system", dict, required=False)
     if os_info is not None:
-        osf = _Fields(os_info, "operating_system")
+        osf = Fields(os_info, "operating_system")
         distro = osf.get("distro", str, required=False)
         version = osf.get("version", (str, int, float), required=False)
         version = None if version is None else str(version)
     subnets = _parse_subnets(top)
-    net = _Fields(top.get("network", dict), "network")
+    net = Fields(top.get("network", dict), "network")
     interfaces = _parse_interfaces(net)
     addresses = _parse_addresses(net)
     link, mode, bond_mac = _parse_bonding(net)
@@ -192,11 +142,11 @@ def _parse_subnets(top):
     for i, value in enumerate(values):
         where = f"private_subnets[{i}]"
         if not isinstance(value, str):
-            raise MetadataError(f"{where}: expected a string, got {_kind(value)}")
+            raise MetadataError(f"{where}: expected a string, got {kind_of(value)}")
         try:
             subnets.append(ipaddress.IPv4Network(value.strip(), strict=False))
         except ValueError:
-            raise MetadataError(f"{where}: {_short(value)!r} is not an IPv4 network") from None
+            raise MetadataError(f"{where}: {short(value)!r} is not an IPv4 network") from None
     return tuple(dict.fromkeys(subnets))
 
 
@@ -206,18 +156,18 @@ def _parse_interfaces(net):
     seen_names, seen_macs = {}, {}
     for i, value in enumerate(values):
         where = f"network.interfaces[{i}]"
-        f = _Fields(value, where)
+        f = Fields(value, where)
         name = f.get("name", str)
         if not check_ifname(name):
-            raise MetadataError(f"{where}.name: {_short(name)!r} is not a safe interface name "
+            raise MetadataError(f"{where}.name: {short(name)!r} is not a safe interface name "
                                 "(1-15 letters, digits, '_', '-', '.'; no '/', '..', spaces or quotes)")
         raw_mac = f.get("mac", str)
         mac = normalize_mac(raw_mac)
         if mac is None:
-            raise MetadataError(f"{where}.mac: {_short(raw_mac)!r} is not a MAC address")
+            raise MetadataError(f"{where}.mac: {short(raw_mac)!r} is not a MAC address")
         bond = f.get("bond", str, required=False)
         if bond is not None and not check_ifname(bond):
-            raise MetadataError(f"{where}.bond: {_short(bond)!r} is not a safe bond name "
+            raise MetadataError(f"{where}.bond: {short(bond)!r} is not a safe bond name "
                                 "(1-15 letters, digits, '_', '-', '.'; no '/', '..', spaces or quotes)")
         dhcp = f.get("dhcp", bool, required=False, default=False)
         if name in seen_names:
@@ -250,7 +200,7 @@ def _parse_addresses(net):
     addresses, used = [], set()
     for i, value in enumerate(values):
         where = f"network.addresses[{i}]"
-        f = _Fields(value, where)
+        f = Fields(value, where)
         try:
             address = _parse_address(f, where)
         except MetadataError as err:
@@ -290,7 +240,7 @@ def _parse_address(f, where):
         try:
             gateway = _unscoped(cls(raw_gw.strip()))
         except ValueError:
-            raise MetadataError(f"{where}.gateway: {_short(raw_gw)!r} is not an "
+            raise MetadataError(f"{where}.gateway: {short(raw_gw)!r} is not an "
                                 f"IPv{family} address") from None
         # the kernel refuses a route via these, on-link or not
         if gateway.is_unspecified or gateway.is_multicast or gateway == _BROADCAST:
@@ -309,7 +259,7 @@ def _parse_ip(f, where, cls, family):
     try:
         return _unscoped(cls(raw_ip.strip()))
     except ValueError:
-        raise MetadataError(f"{where}.address: {_short(raw_ip)!r} is not an "
+        raise MetadataError(f"{where}.address: {short(raw_ip)!r} is not an "
                             f"IPv{family} address") from None
 
 
@@ -371,7 +321,7 @@ def _parse_prefix(f, where, family):
         raise MetadataError(f"{where}: missing both cidr and netmask")
     prefix = _netmask_prefix(netmask, family)
     if not prefix:
-        raise MetadataError(f"{where}.netmask: {_short(netmask)!r} is not an IPv{family} netmask "
+        raise MetadataError(f"{where}.netmask: {short(netmask)!r} is not an IPv{family} netmask "
                             f"of prefix length 1 to {bits}")
     return prefix
 
@@ -395,10 +345,10 @@ def _netmask_prefix(netmask, family):
 
 def _parse_bonding(net):
     bonding = net.get("bonding", dict, required=False)
-    f = _Fields(bonding or {}, "network.bonding")
+    f = Fields(bonding or {}, "network.bonding")
     link = f.get("link_aggregation", str, required=False, default="bonded")
     if link not in LINK_AGGREGATIONS:
-        raise MetadataError(f"network.bonding.link_aggregation: {_short(link)!r} is not one of "
+        raise MetadataError(f"network.bonding.link_aggregation: {short(link)!r} is not one of "
                             f"{', '.join(LINK_AGGREGATIONS)} or null")
     mode = f.get("mode", int, required=False)
     if mode is None:
@@ -414,5 +364,5 @@ def _parse_bonding(net):
     if raw_mac is not None:
         bond_mac = normalize_mac(raw_mac)
         if bond_mac is None:
-            raise MetadataError(f"network.bonding.mac: {_short(raw_mac)!r} is not a MAC address")
+            raise MetadataError(f"network.bonding.mac: {short(raw_mac)!r} is not a MAC address")
     return link, mode, bond_mac

@@ -66,6 +66,3 @@ class FileOp:
     link: str = ""
     keep_aside: bool = False
 
-
-#: The name this class had before tasks.py existed.
-Rendered = FileOp

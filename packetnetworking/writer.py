@@ -350,7 +350,3 @@ def _remove_stale_temporaries(root, changes):
             except OSError as err:
                 log.info("could not remove %s: %s", where, err.strerror)
 
-
-def _is_temporary(name):
-    """Whether ``name`` is one of the writer's temporary or backup names."""
-    return TEMPORARY.fullmatch(name) is not None

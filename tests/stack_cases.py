@@ -159,7 +159,7 @@ def build_model(doc, nic_count, os_option="ubuntu 24.04", resolvers=RESOLVERS):
 
 
 def render_stack(builder_classes, doc, nic_count, **kwargs):
-    """``{path: Rendered}`` of the given NetworkBuilders alone (no family, no target)."""
+    """``{path: FileOp}`` of the given NetworkBuilders alone (no family, no target)."""
     builder = build_model(doc, nic_count, **kwargs)
     tasks = {}
     for cls in builder_classes:

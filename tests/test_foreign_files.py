@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ownership_roots import put
 from packetnetworking.renderers.wicked.foreign import SUSE_IFCFG
 from packetnetworking.ownership import Devices, step_aside
-from packetnetworking.renderers.netplan.foreign import Unreadable, read_yaml
+from packetnetworking.renderers.netplan.yaml_subset import Unreadable, read_yaml
 from packetnetworking.target import TargetRoot
 from stack_cases import MACS, NAMES, build_model, document
 

@@ -27,6 +27,7 @@ LAYERS = [
     ("writer", ["packetnetworking.writer", "packetnetworking.confine",
                 "packetnetworking.transaction"]),
     ("leaves", ["packetnetworking.tasks", "packetnetworking.errors", "packetnetworking.names",
+                "packetnetworking.fields",
                 "packetnetworking"]),
 ]
 

@@ -13,7 +13,7 @@ from packetnetworking.builder import DistroBuilder
 from packetnetworking.run import Builder
 from packetnetworking.errors import UnsupportedOS
 from packetnetworking.nics import NIC
-from packetnetworking.renderers import shared_renderers
+from packetnetworking.renderers import shared_renderer
 from packetnetworking.renderers.netplan.builder import NetplanBuilder
 from packetnetworking.tasks import ASIDE_SUFFIX
 from stack_cases import (CASES, MACS, NAMES, PUBLIC4, RESOLVERS, document, parse_unit,
@@ -201,7 +201,7 @@ def test_deterministic():
 
 
 def test_registered_as_shared_renderer():
-    assert shared_renderers()["netplan"] == [NetplanBuilder]
+    assert shared_renderer("netplan") == [NetplanBuilder]
 
 
 # --- through the CLI, on roots shaped like real images --------------------------------------

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from packetnetworking.renderers import shared_renderers
+from packetnetworking.renderers import shared_renderer
 from packetnetworking.renderers.networkd.builder import NetworkdBuilder
 from stack_cases import (CASES, MACS, NAMES, RESOLVERS, document, parse_unit, render_stack,
                          routes, run_cli, values)
@@ -133,7 +133,7 @@ def test_no_resolvers_no_dns_lines():
 
 
 def test_registered_as_shared_renderer():
-    assert shared_renderers()["networkd"] == [NetworkdBuilder]
+    assert shared_renderer("networkd") == [NetworkdBuilder]
 
 
 # --- through the CLI: Flatcar (networkd only) and a forced renderer -------------------------

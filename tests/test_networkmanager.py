@@ -27,7 +27,7 @@ import stack_cases as sc
 from helpers import load_document, make_metadata, nics_from_metadata, run_cli, snapshot, \
     write_metadata, write_nics
 from packetnetworking.errors import MetadataError
-from packetnetworking.renderers import shared_renderers
+from packetnetworking.renderers import shared_renderer
 from packetnetworking.renderers.networkmanager.builder import BUILDERS
 from packetnetworking.renderers.networkmanager import builder as nm
 
@@ -89,7 +89,7 @@ def libnm():
 
 
 def render(doc, nic_count, resolvers=sc.RESOLVERS):
-    """``{path: Rendered}`` of the keyfile stack alone."""
+    """``{path: FileOp}`` of the keyfile stack alone."""
     return sc.render_stack(BUILDERS, doc, nic_count, resolvers=resolvers)
 
 
@@ -325,7 +325,7 @@ def test_dhcp_writes_no_address_gateway_or_nameserver():
 
 
 def test_registered_as_the_shared_networkmanager_stack():
-    assert shared_renderers()["networkmanager"] == BUILDERS
+    assert shared_renderer("networkmanager") == BUILDERS
 
 
 # --------------------------------------------------------------------------

@@ -477,11 +477,7 @@ def test_el8_disables_networkmanager_when_network_scripts_are_installed(tmp_path
     assert not tree.exists("etc/udev/rules.d/70-persistent-net.rules")
 
 
-def test_keyfile_stack_never_removes_networkmanager(tmp_path):
-    from packetnetworking.renderers import shared_renderers
-
-    if "networkmanager" not in shared_renderers():
-        pytest.skip("the shared NetworkManager keyfile stack is not in this build yet")
+def test_keyfile_renderer_never_removes_networkmanager(tmp_path):
     root = tmp_path / "root"
     plant_networkmanager_links(root)
     tree = render(server(), "centos 7", root, renderer="networkmanager", write=True)
@@ -490,11 +486,7 @@ def test_keyfile_stack_never_removes_networkmanager(tmp_path):
     assert tree.exists("etc/udev/rules.d/70-persistent-net.rules")
 
 
-def test_networkd_stack_pins_names_itself_and_keeps_networkmanager(tmp_path):
-    from packetnetworking.renderers import shared_renderers
-
-    if "networkd" not in shared_renderers():
-        pytest.skip("the shared systemd-networkd stack is not in this build yet")
+def test_networkd_renderer_pins_names_itself_and_keeps_networkmanager(tmp_path):
     tree = render(server(), "rocky 9", tmp_path, renderer="networkd")
     assert not tree.deleted and not tree.exists(f"{SCRIPTS}/ifcfg-bond0")
     links = [f for f in tree.files() if f.endswith(".link")]

@@ -157,7 +157,7 @@ def test_available_renderers_still_lists_every_accepted_stack_with_its_builders(
         assert list(available) == builder.available_renderer_names()
         for name, classes in available.items():
             assert classes, (family.__name__, name)
-            assert classes == list(family.native_renderers.get(name) or renderers.shared_renderers()[name])
+            assert classes == list(family.native_renderers.get(name) or renderers.shared_renderer(name))
 
 
 # --- plugins: entry-point groups and templates shipped next to a plugin's builders ---------

@@ -336,10 +336,6 @@ def test_unknown_version_uses_the_nearest_rule_and_warns(tmp_path, caplog, unkno
 
 def test_release_16_gets_networkmanager_keyfiles(tmp_path):
     """wicked is gone in 16: auto writes NetworkManager keyfiles, no wicked files."""
-    from packetnetworking.renderers import shared_renderers
-
-    if "networkmanager" not in shared_renderers():
-        pytest.skip("the shared NetworkManager keyfile stack is not in this build yet")
     tree = render(server(), "sles 16", tmp_path)
     assert not any(f.startswith(f"{NET}/ifcfg-") for f in tree.files())
     assert any(f.startswith("etc/NetworkManager/system-connections/") for f in tree.files())

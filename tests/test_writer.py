@@ -13,20 +13,20 @@ import pytest
 from helpers import make_metadata, nics_from_metadata, run_cli, snapshot, with_os, \
     write_metadata, write_nics
 from packetnetworking import writer
-from packetnetworking.builder import APPEND, DELETE, WRITE, Rendered
+from packetnetworking.tasks import APPEND, DELETE, WRITE, FileOp
 from packetnetworking.errors import EXIT_WRITE, TargetError
 from packetnetworking.tasks import ASIDE_SUFFIX, MOVE_ASIDE, SYMLINK, FileOp
 
 
 def W(content, mode=0o644):
-    return Rendered(WRITE, content, mode)
+    return FileOp(WRITE, content, mode)
 
 
 def A(content):
-    return Rendered(APPEND, content)
+    return FileOp(APPEND, content)
 
 
-D = Rendered(DELETE)
+D = FileOp(DELETE)
 
 
 def mode_of(path):

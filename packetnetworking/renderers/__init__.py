@@ -2,11 +2,13 @@
 
 ``eni`` (ifupdown), ``ifcfg_rh`` (RedHat's ifcfg), ``wicked`` (SUSE's ifcfg),
 ``netplan``, ``networkmanager`` (keyfiles), ``networkd``: each package's
-``__init__`` declares its ``NAME``; its ``builder.py`` holds the NetworkBuilders
-that write its files, ``templates/`` their templates, ``foreign.py`` its
-``RendererConfig`` (the files the program behind it reads, how they step aside,
-its units; see ownership.py). A family names the renderers it accepts in
-``accepted_renderers``; ``eni``, ``ifcfg-rh`` and ``wicked`` are listed with the
+``__init__`` declares its ``NAME`` and its ``MARKERS`` (the files telling its
+program is installed in a target root, which the families read to pick the
+renderer: ``DistroBuilder.detect_renderer``); its ``builder.py`` holds the
+NetworkBuilders that write its files, ``templates/`` their templates,
+``foreign.py`` its ``RendererConfig`` (the files the program behind it reads,
+how they step aside, its units; see ownership.py). A family names the renderers
+it accepts in ``accepted_renderers``; ``eni``, ``ifcfg-rh`` and ``wicked`` are listed with the
 family's builders in its ``native_renderers``, the others are shared as they are
 (``builder.BUILDERS``). cloud-init is no renderer but writes other renderers'
 files at boot: ``cloudinit`` tells it to stop.
@@ -40,11 +42,6 @@ def shared_renderer(name):
     return list(importlib.import_module(f"{module}.builder").BUILDERS) if module else []
 
 
-def shared_renderers():
-    """``{renderer name: [NetworkBuilder classes]}`` for the shared renderers."""
-    return {name: shared_renderer(name) for name in MODULES}
-
-
 def shared_configs():
     """The ``RendererConfig`` of cloud-init and of every shared renderer."""
     from packetnetworking.renderers.cloudinit import CLOUD_INIT
@@ -53,8 +50,15 @@ def shared_configs():
                            for module in MODULES.values()]
 
 
-def auto_renderer(distro_builder):
-    """``--renderer auto``: ``(renderer, reason)`` from the target root (selection.py)."""
-    from packetnetworking.renderers.selection import auto_renderer as rules
+def markers(name):
+    """The files telling that the program behind renderer ``name`` is installed in a
+    target root (its package's ``MARKERS``); () for a renderer of no package here."""
+    package = name.replace("-", "_")
+    if package not in PACKAGES:
+        return ()
+    return importlib.import_module(f"{__name__}.{package}").MARKERS
 
-    return rules(distro_builder)
+
+def installed(name, target):
+    """The first of renderer ``name``'s markers present in ``target`` (a TargetRoot), or None."""
+    return next((marker for marker in markers(name) if target.exists(marker)), None)

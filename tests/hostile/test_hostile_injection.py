@@ -114,7 +114,7 @@ def scenarios():
 
 
 def _markers():
-    """Every marker path the stack selection and the builders probe in a target."""
+    """Every marker path the renderer selection and the builders probe in a target."""
     import importlib
     import pkgutil
     import packetnetworking

@@ -63,6 +63,9 @@ class AlpineBuilder(DistroBuilder):
     accepted_renderers = ("eni",)
     renderer_configs = (ENI,)
 
+    def detect_renderer(self):
+        return "eni", "Alpine runs ifupdown (etc/network/interfaces)"
+
     def build(self):
         # mactab pins the metadata names, so they are the names the OS will use
         for iface in self.network.interfaces:

@@ -85,6 +85,21 @@ class DebianBuilder(DistroBuilder):
     accepted_renderers = ("eni", "netplan", "networkmanager", "networkd")
     renderer_configs = (ENI,)
 
+    def detect_renderer(self):
+        """ifupdown installed -> eni (as production images); netplan installed ->
+        netplan; NetworkManager installed -> networkmanager; systemd-networkd enabled
+        -> networkd; else eni, and netplan on Ubuntu 17.10+ (what a stock image runs)."""
+        found = self.first_installed(
+            ("eni", "{} present: ifupdown installed"),
+            ("netplan", "{} present, no ifupdown"),
+            ("networkmanager", "{} present, no ifupdown or netplan"),
+            ("networkd", "{} present: systemd-networkd enabled, no ifupdown or netplan"))
+        if found:
+            return found
+        if self.os.distro == "ubuntu" and self.version_key >= (17, 10):
+            return self.production_default("netplan", "stock Ubuntu 17.10+ runs netplan")
+        return self.production_default("eni")
+
 
 class UbuntuBuilder(DebianBuilder):
     """Ubuntu 16.04-24.04: as Debian; 17.10 and later use systemd-resolved."""

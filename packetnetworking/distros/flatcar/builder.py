@@ -19,3 +19,6 @@ class FlatcarBuilder(DistroBuilder):
     distros = distro_names("flatcar")
     network_builders = [FlatcarHostFilesBuilder]
     accepted_renderers = ("networkd",)
+
+    def detect_renderer(self):
+        return "networkd", "Flatcar Container Linux runs systemd-networkd"

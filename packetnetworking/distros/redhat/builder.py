@@ -12,11 +12,11 @@ import logging
 
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.distros.common import HostFilesBuilder
-from packetnetworking.renderers.ifcfg_rh.builder import IfcfgBuilder
-from packetnetworking.renderers.ifcfg_rh.foreign import IFCFG_RH
 from packetnetworking.releases import Release
 from packetnetworking.releases import names as distro_names
-from packetnetworking.renderers.selection import NETWORK_SCRIPTS, NETWORKMANAGER
+from packetnetworking.renderers import ifcfg_rh, markers
+from packetnetworking.renderers.ifcfg_rh.builder import IfcfgBuilder
+from packetnetworking.renderers.ifcfg_rh.foreign import IFCFG_RH
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,6 @@ NM_LINKS = (
     "etc/systemd/system/dbus-org.freedesktop.nm-dispatcher.service",
     "etc/systemd/system/multi-user.target.wants/NetworkManager.service",
 )
-#: What tells that the target has the legacy network service (initscripts on 7, the
-#: network-scripts package on 8) or NetworkManager: the markers --renderer auto uses.
-LEGACY_NETWORK_MARKERS = NETWORK_SCRIPTS
-NETWORKMANAGER_MARKERS = NETWORKMANAGER
 # What happens to NetworkManager when the ifcfg-rh renderer is written.
 REMOVE = "remove"                    # network-scripts always present: disable NetworkManager
 REMOVE_IF_LEGACY = "remove-if-legacy"  # disable it only if the target has network-scripts
@@ -92,6 +88,32 @@ class RedHatBuilder(DistroBuilder):
 
     _keeps_nm = None
 
+    def detect_renderer(self):
+        """Fedora and every release 10+ -> networkmanager (ifcfg-rh is gone);
+        network-scripts installed -> ifcfg-rh; NetworkManager installed ->
+        networkmanager on 9, ifcfg-rh (which it reads) on 7 and 8; systemd-networkd
+        enabled -> networkd; else ifcfg-rh."""
+        if self.os.distro == "fedora":
+            return "networkmanager", "Fedora runs NetworkManager with keyfiles"
+        if self.version_key >= (10,):
+            return "networkmanager", (f"{self.os}: NetworkManager reads keyfiles only "
+                                      "(ifcfg-rh support removed in release 10)")
+        found = ifcfg_rh.network_scripts(self.target)
+        if found:
+            return "ifcfg-rh", f"{found} present: network-scripts installed"
+        found = self.installed("networkmanager")
+        if found and self.version_key >= (9,):
+            return "networkmanager", f"{found} present, no network-scripts"
+        if found:
+            # NetworkManager before 1.40 (RHEL 8.6 and older) is what read ifcfg-rh in
+            # production; the keyfile renderer is written for 1.40 and later.
+            return "ifcfg-rh", (f"{found} present, no network-scripts: NetworkManager reads "
+                                f"ifcfg-rh on {self.os}")
+        found = self.installed("networkd")
+        if found:
+            return "networkd", f"{found} present: systemd-networkd enabled, no network-scripts"
+        return self.production_default("ifcfg-rh")
+
     def keeps_networkmanager(self):
         """False only when the ifcfg-rh renderer is written for a release whose network-scripts
         run the files (then NetworkManager is disabled); decided once per run."""
@@ -105,9 +127,9 @@ class RedHatBuilder(DistroBuilder):
         policy = self.release.networkmanager
         if policy != REMOVE_IF_LEGACY:
             return policy == KEEP
-        if self.target.any(*LEGACY_NETWORK_MARKERS):
+        if self.target.any(*markers("ifcfg-rh")):
             return False
-        if self.target.any(*NETWORKMANAGER_MARKERS):
+        if self.target.any(*markers("networkmanager")):
             log.info("%s: the target has NetworkManager but not the legacy network-scripts: "
                      "NetworkManager is kept and reads the ifcfg files", self.os)
             return True

@@ -23,6 +23,9 @@ RELEASES = {
     "sles": (Release((12,)), Release((15,)), Release((16,))),
 }
 
+#: openSUSE Leap 42.x came before Leap 15 and ran wicked.
+BEFORE_15 = (42,)
+
 
 def resolv_conf_in_run(distro_builder):
     """True when the target's etc/resolv.conf leads into run/ (Leap links it to
@@ -52,3 +55,13 @@ class SuseBuilder(DistroBuilder):
     native_renderers = {"wicked": [WickedBuilder, NetconfigDNSBuilder]}
     accepted_renderers = ("wicked", "networkmanager")
     renderer_configs = (SUSE_IFCFG,)
+
+    def detect_renderer(self):
+        """16+ -> networkmanager (wicked is gone); wicked installed -> wicked;
+        NetworkManager installed -> networkmanager; else wicked."""
+        version = self.version_key
+        if version >= (16,) and version[0] not in BEFORE_15:
+            return "networkmanager", f"{self.os}: NetworkManager (wicked removed in release 16)"
+        return (self.first_installed(("wicked", "{} present: wicked installed"),
+                                     ("networkmanager", "{} present, no wicked"))
+                or self.production_default("wicked"))

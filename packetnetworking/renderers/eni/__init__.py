@@ -7,3 +7,8 @@ Debian, ``templates/interfaces-ng.j2`` for ifupdown-ng), ``foreign.py`` says wha
 ifupdown reads and how its files step aside for another renderer.
 """
 NAME = "eni"
+
+#: ifupdown's ``ifup``: the program that tells ifupdown is installed (relative to the
+#: target root; TargetRoot follows symlinks inside the root, so ``sbin/ifup`` also
+#: finds a usr-merged ``usr/sbin/ifup``).
+MARKERS = ("sbin/ifup", "usr/sbin/ifup")

@@ -50,5 +50,5 @@ class NetplanBuilder(NetworkBuilder):
                 "bonds": net.bond_devices}
 
 
-#: What ``renderers.shared_renderers()`` registers as "netplan".
+#: What ``renderers.shared_renderer()`` returns for "netplan".
 BUILDERS = [NetplanBuilder]

@@ -56,10 +56,10 @@ class NetworkdBuilder(NetworkBuilder):
                 "nic.network.j2", device=device)
         for device in net.bond_devices:
             self.tasks[path(device.name, "netdev")] = self.template(
-                "bond.netdev.j2", device=device, bond=device.bond)
+                "bond.netdev.j2", bond=device.bond)
             self.tasks[path(device.name, "network")] = self.template(
                 "bond.network.j2", device=device)
 
 
-#: What ``renderers.shared_renderers()`` registers as "networkd".
+#: What ``renderers.shared_renderer()`` returns for "networkd".
 BUILDERS = [NetworkdBuilder]

@@ -238,5 +238,5 @@ class KeyfileBuilder(NetworkBuilder):
                          "ethernet.nmconnection.j2")
 
 
-#: What ``renderers.shared_renderers()`` registers as "networkmanager".
+#: What ``renderers.shared_renderer()`` returns for "networkmanager".
 BUILDERS = [KeyfileBuilder]

@@ -33,7 +33,7 @@ import fnmatch
 from packetnetworking.builder import NetworkBuilder
 from packetnetworking.ownership import (Aside, RendererConfig, Task, Unit, ini_sections,
                                         normal_mac)
-from packetnetworking.renderers.selection import NETWORKMANAGER
+from packetnetworking.renderers.networkmanager import MARKERS as NETWORKMANAGER
 
 KEYFILE_DIR = "etc/NetworkManager/system-connections"
 UNMANAGED_CONF = "etc/NetworkManager/conf.d/90-packet-networking.conf"
@@ -41,8 +41,6 @@ UNMANAGED_CONF = "etc/NetworkManager/conf.d/90-packet-networking.conf"
 UNMANAGED_FOR = ("networkd", "eni")
 #: Name endings NetworkManager's keyfile plugin skips.
 IGNORED = ("~", ".bak", ".orig", ".rej", ".swp", ".tmp", ".rpmnew", ".rpmsave", ".nmmeta")
-#: Connection types that sit on a NIC or are one (the others: wifi, vpn, loopback...).
-WIRED = ("ethernet", "802-3-ethernet", "bond", "bridge", "vlan", "team", "infiniband")
 
 
 def step_aside(scan):

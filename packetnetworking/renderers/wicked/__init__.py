@@ -5,3 +5,6 @@ wicked (openSUSE Leap 15 and older, SLES 12 and 15).
 they step aside.
 """
 NAME = "wicked"
+
+#: What tells wicked is installed in the target root.
+MARKERS = ("usr/sbin/wicked", "sbin/wicked")

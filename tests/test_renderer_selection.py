@@ -1,40 +1,29 @@
-"""``--renderer``: forced stacks, and ``auto`` reading fake roots that hold only marker files."""
+"""``--renderer``: forced renderers, and ``auto`` reading fake roots that hold only marker files."""
 import json
 import os
+from types import SimpleNamespace
 
 import pytest
 
 from packetnetworking import distros
-from packetnetworking.builder import DistroBuilder
+from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.errors import UnsupportedOS
 from packetnetworking.operating_system import OperatingSystem
-from packetnetworking.renderers.selection import auto_renderer
-from packetnetworking.target import TargetRoot
 from stack_cases import MACS, NAMES, RESOLVERS, document, run_cli
 
-ACCEPTED = {
-    "debian": ("eni", "netplan", "networkmanager", "networkd"),
-    "redhat": ("ifcfg-rh", "networkmanager", "networkd"),
-    "suse": ("wicked", "networkmanager"),
-    "alpine": ("eni",),
-    "flatcar": ("networkd",),
-}
-
-
-class Family:
-    """The part of a DistroBuilder that ``auto_renderer`` reads (no registration, no model)."""
-
-    native_renderers = {}
-
-    def __init__(self, family, os_name, root):
-        distro, version = os_name.split()
-        self.family = family
-        self.os = OperatingSystem(distro, version)
-        self.target = TargetRoot(str(root))
-        self.accepted_renderers = ACCEPTED.get(family, ("eni", "netplan"))
-
-    def available_renderers(self):
-        return {name: [] for name in self.accepted_renderers}
+def family_builder(distro_family, os_name, root):
+    """The DistroBuilder of ``os_name`` for a fake root (the real family; for a family
+    without rules of its own, the base class accepting eni and netplan)."""
+    distro, version = os_name.split()
+    network = SimpleNamespace(os=OperatingSystem(distro, version))
+    if distro_family == "gentoo":
+        builder = DistroBuilder(network, str(root))
+        builder.accepted_renderers = ("eni", "netplan")
+        builder.native_renderers = {"eni": [NetworkBuilder]}
+        return builder
+    cls = distros.find(distro)
+    assert cls.family == distro_family
+    return cls(network, str(root))
 
 
 def make_root(tmp_path, markers=(), links=None, files=None):
@@ -58,8 +47,8 @@ def make_root(tmp_path, markers=(), links=None, files=None):
     return root
 
 
-def pick(tmp_path, family, os_name, **root):
-    return auto_renderer(Family(family, os_name, make_root(tmp_path, **root)))
+def pick(tmp_path, distro_family, os_name, **root):
+    return family_builder(distro_family, os_name, make_root(tmp_path, **root)).choose_renderer()
 
 
 UBUNTU_STOCK = ["usr/sbin/netplan", "etc/netplan/50-cloud-init.yaml",
@@ -69,7 +58,7 @@ RH_SCRIPTS = ["etc/sysconfig/network-scripts/ifup-eth", "etc/rc.d/init.d/network
               "usr/sbin/ifup"]
 NETWORKD_ENABLED = "etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
 
-#: (family, os, markers in the root, expected stack, words the reason must contain)
+#: (family, os, markers in the root, expected renderer, words the reason must contain)
 RULES = [
     # Debian / Ubuntu
     ("debian", "ubuntu 24.04", UBUNTU_STOCK, "netplan", "usr/sbin/netplan present, no ifupdown"),
@@ -108,18 +97,18 @@ RULES = [
     ("suse", "opensuse 15.5", ["usr/sbin/NetworkManager"], "networkmanager", "no wicked"),
     ("suse", "opensuse 42.3", ["sbin/wicked"], "wicked", "wicked"),
     ("suse", "opensuse tumbleweed", ["usr/sbin/wicked"], "networkmanager", "wicked removed"),
-    # Alpine, Flatcar: one stack whatever the root holds
+    # Alpine, Flatcar: one renderer whatever the root holds
     ("alpine", "alpine 3.20", ["usr/sbin/netplan"], "eni", "Alpine"),
     ("flatcar", "flatcar 4081.2.0", ["sbin/ifup", "usr/sbin/NetworkManager"], "networkd",
      "Flatcar"),
 ]
 
 
-@pytest.mark.parametrize("family,os_name,markers,stack,reason", RULES,
+@pytest.mark.parametrize("family,os_name,markers,renderer,reason", RULES,
                          ids=[f"{r[1]}:{r[3]}:{i}" for i, r in enumerate(RULES)])
-def test_auto_rule(tmp_path, family, os_name, markers, stack, reason):
+def test_auto_rule(tmp_path, family, os_name, markers, renderer, reason):
     chosen, why = pick(tmp_path, family, os_name, markers=markers)
-    assert (chosen, reason in why) == (stack, True), why
+    assert (chosen, reason in why) == (renderer, True), why
 
 
 #: Empty root: the family's production default for the version.
@@ -136,10 +125,10 @@ DEFAULTS = [
 ]
 
 
-@pytest.mark.parametrize("family,os_name,stack", DEFAULTS, ids=[d[1] for d in DEFAULTS])
-def test_empty_root_gets_the_production_default(tmp_path, family, os_name, stack):
+@pytest.mark.parametrize("family,os_name,renderer", DEFAULTS, ids=[d[1] for d in DEFAULTS])
+def test_empty_root_gets_the_production_default(tmp_path, family, os_name, renderer):
     chosen, why = pick(tmp_path, family, os_name)
-    assert chosen == stack, why
+    assert chosen == renderer, why
 
 
 def test_empty_root_reason_says_so(tmp_path):
@@ -150,8 +139,8 @@ def test_empty_root_reason_says_so(tmp_path):
 
 
 def test_missing_root_tells_nothing(tmp_path):
-    family = Family("debian", "debian 12", tmp_path / "does-not-exist")
-    assert auto_renderer(family)[0] == "eni"
+    builder = family_builder("debian", "debian 12", tmp_path / "does-not-exist")
+    assert builder.choose_renderer()[0] == "eni"
 
 
 def test_usrmerged_sbin_link_is_followed_inside_the_root(tmp_path):
@@ -177,10 +166,10 @@ def test_networkmanagers_ifup_wrapper_is_not_network_scripts(tmp_path):
     assert chosen == "ifcfg-rh" and "etc/sysconfig/network-scripts/ with usr/sbin/ifup" in why
 
 
-def test_a_stack_the_family_does_not_accept_falls_back_to_its_first(tmp_path):
-    family = Family("debian", "ubuntu 24.04", make_root(tmp_path, markers=["usr/sbin/netplan"]))
-    family.accepted_renderers = ("eni",)
-    chosen, why = auto_renderer(family)
+def test_a_renderer_the_family_does_not_accept_falls_back_to_its_first(tmp_path):
+    builder = family_builder("debian", "ubuntu 24.04", make_root(tmp_path, markers=["usr/sbin/netplan"]))
+    builder.accepted_renderers = ("eni",)
+    chosen, why = builder.choose_renderer()
     assert chosen == "eni" and "does not accept netplan" in why
 
 
@@ -217,7 +206,7 @@ def written(root):
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
-#: (os, markers, stack, a file that stack writes)
+#: (os, markers, renderer, a file that renderer writes)
 CLI_RULES = [
     ("ubuntu 24.04", UBUNTU_STOCK, "netplan", "etc/netplan/50-packet.yaml"),
     ("ubuntu 24.04", UBUNTU_STOCK + ["sbin/ifup"], "eni", "etc/network/interfaces"),
@@ -247,22 +236,23 @@ CLI_RULES = [
 ]
 
 
-@pytest.mark.parametrize("os_name,markers,stack,path", CLI_RULES,
+@pytest.mark.parametrize("os_name,markers,renderer,path", CLI_RULES,
                          ids=[f"{r[0]}:{r[2]}:{i}" for i, r in enumerate(CLI_RULES)])
-def test_cli_auto_writes_the_chosen_stack_and_logs_why(tmp_path, os_name, markers, stack, path):
+def test_cli_auto_writes_the_chosen_renderer_and_logs_why(tmp_path, os_name, markers, renderer,
+                                                          path):
     root = make_root(tmp_path, markers=markers)
     result = run(tmp_path, os_name, root)
     assert result["code"] == 0, result["stderr"]
     lines = [line for line in result["stderr"].splitlines() if line.startswith("INFO: renderer: ")]
-    assert len(lines) == 1 and lines[0].startswith(f"INFO: renderer: {stack} ("), result["stderr"]
+    assert len(lines) == 1 and lines[0].startswith(f"INFO: renderer: {renderer} ("), result["stderr"]
     assert path in written(root)
     others = {"netplan": "etc/netplan/50-packet.yaml", "eni": "etc/network/interfaces",
               "networkd": "etc/systemd/network/05-packet-bond0.netdev",
               "networkmanager": "etc/NetworkManager/system-connections/bond0.nmconnection",
               "ifcfg-rh": "etc/sysconfig/network-scripts/ifcfg-bond0"}
     for other, other_path in others.items():
-        if other != stack and other_path != path:
-            assert other_path not in written(root), f"{stack} root also got {other_path}"
+        if other != renderer and other_path != path:
+            assert other_path not in written(root), f"{renderer} root also got {other_path}"
 
 
 def test_cli_log_line_names_marker_and_reason(tmp_path):
@@ -296,7 +286,7 @@ FORCED = [
 
 @pytest.mark.parametrize("os_name,accepted,refused", FORCED, ids=[f[0] for f in FORCED])
 def test_cli_forced_renderer(tmp_path, os_name, accepted, refused):
-    """A forced stack wins over what the root shows; one the family does not accept is
+    """A forced renderer wins over what the root shows; one the family does not accept is
     exit 20 and writes nothing."""
     for renderer in accepted:
         root = make_root(tmp_path / renderer, markers=["sbin/ifup", "usr/sbin/netplan"])
