@@ -16,7 +16,7 @@ import jinja2
 from packetnetworking import distros, hooks, templating
 from packetnetworking.builder import layout_name
 from packetnetworking.errors import NothingToWrite, PacketNetworkingError
-from packetnetworking.model import build_model
+from packetnetworking.matching import build_model
 from packetnetworking.operating_system import parse_os
 from packetnetworking.tasks import DELETE, MOVE_ASIDE, SYMLINK, FileOp, Task
 

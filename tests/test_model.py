@@ -7,7 +7,7 @@ from helpers import make_metadata
 from packetnetworking import metadata
 from packetnetworking.errors import EXIT_NIC, EXIT_UNSUPPORTED_OS, MetadataError, NICError, \
     UnsupportedOS
-from packetnetworking.model import build_model
+from packetnetworking.matching import build_model
 from packetnetworking.operating_system import parse_os
 from packetnetworking.nics import NIC
 

@@ -24,6 +24,7 @@ from packetnetworking import nics as nicmod
 from packetnetworking.run import Builder
 from packetnetworking.distros.redhat.builder import NM_LINKS
 from packetnetworking.manifest import PATH as MANIFEST
+from packetnetworking.tasks import ASIDE_SUFFIX
 
 SCRIPTS = "etc/sysconfig/network-scripts"
 RESOLVERS = ["147.75.207.207", "147.75.207.208"]
@@ -433,6 +434,8 @@ def test_networkmanager_and_name_pinning_per_release(tmp_path, os_name):
     tree = render(server(), os_name, root, write=True)
     for link in NM_LINKS:
         assert tree.exists(link) != disabled, link
+        # moved aside, not deleted: renaming it back re-enables NetworkManager
+        assert tree.exists(link + ASIDE_SUFFIX) == disabled, link
     rules = "etc/udev/rules.d/70-persistent-net.rules"
     assert tree.exists(rules) == udev
     if udev:
@@ -474,6 +477,7 @@ def test_el8_disables_networkmanager_when_network_scripts_are_installed(tmp_path
     (root / SCRIPTS / "ifup-eth").write_text("#!/bin/bash\n")
     tree = render(server(), os_name, root, write=True)
     assert not any(tree.exists(link) for link in NM_LINKS)
+    assert all(tree.exists(link + ASIDE_SUFFIX) for link in NM_LINKS)
     assert not tree.exists("etc/udev/rules.d/70-persistent-net.rules")
 
 

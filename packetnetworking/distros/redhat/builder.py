@@ -17,10 +17,11 @@ from packetnetworking.releases import names as distro_names
 from packetnetworking.renderers import ifcfg_rh, markers
 from packetnetworking.renderers.ifcfg_rh.builder import IfcfgBuilder
 from packetnetworking.renderers.ifcfg_rh.foreign import IFCFG_RH
+from packetnetworking.tasks import Task
 
 log = logging.getLogger(__name__)
 
-#: The links whose removal disables NetworkManager (production CentOS/Rocky/Alma images).
+#: The links whose absence disables NetworkManager (production CentOS/Rocky/Alma images).
 NM_LINKS = (
     "etc/systemd/system/dbus-org.freedesktop.NetworkManager.service",
     "etc/systemd/system/dbus-org.freedesktop.nm-dispatcher.service",
@@ -51,14 +52,17 @@ RELEASES = {
 
 class NetworkManagerRemovalBuilder(NetworkBuilder):
     """Where network-scripts run the ifcfg files, NetworkManager must not fight them:
-    remove the links that start it (part of the ifcfg-rh renderer only)."""
+    the links that start it are moved aside (part of the ifcfg-rh renderer only), as the
+    production images disabled it. The tool did not make these links, so they are
+    renamed, not deleted: systemd reads no unit under a ``.bak`` name, and renaming them
+    back re-enables NetworkManager."""
 
     def applies(self):
         return not self.distro_builder.keeps_networkmanager()
 
     def build_tasks(self):
         for path in NM_LINKS:
-            self.tasks[path] = None
+            self.tasks[path] = Task(move_aside=True)
 
 
 class NamePinningBuilder(NetworkBuilder):
