@@ -16,7 +16,7 @@ from packetnetworking.nics import NIC
 from packetnetworking.renderers import shared_renderer
 from packetnetworking.renderers.netplan.builder import NetplanBuilder
 from packetnetworking.tasks import ASIDE_SUFFIX
-from stack_cases import (CASES, MACS, NAMES, PUBLIC4, RESOLVERS, document, parse_unit,
+from support.stack_cases import (CASES, MACS, NAMES, PUBLIC4, RESOLVERS, document, parse_unit,
                          render_stack, require_tool, routes, run_cli, values)
 
 NETPLAN_FILE = "etc/netplan/50-packet.yaml"

@@ -7,7 +7,7 @@ import pytest
 
 from packetnetworking.renderers import shared_renderer
 from packetnetworking.renderers.networkd.builder import NetworkdBuilder
-from stack_cases import (CASES, MACS, NAMES, RESOLVERS, document, parse_unit, render_stack,
+from support.stack_cases import (CASES, MACS, NAMES, RESOLVERS, document, parse_unit, render_stack,
                          routes, run_cli, values)
 
 DIR = "etc/systemd/network"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (CAPTURES, DOCUMENTS, REFUSED_DOCUMENTS, document_names,
+from support.helpers import (CAPTURES, DOCUMENTS, REFUSED_DOCUMENTS, document_names,
                      expected_addresses, load_document)
 from packetnetworking import metadata as md
 from packetnetworking import nics as nicmod

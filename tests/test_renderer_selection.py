@@ -9,7 +9,7 @@ from packetnetworking import distros
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
 from packetnetworking.errors import UnsupportedOS
 from packetnetworking.operating_system import OperatingSystem
-from stack_cases import MACS, NAMES, RESOLVERS, document, run_cli
+from support.stack_cases import MACS, NAMES, RESOLVERS, document, run_cli
 
 def family_builder(distro_family, os_name, root):
     """The DistroBuilder of ``os_name`` for a fake root (the real family; for a family

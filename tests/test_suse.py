@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (DOCUMENTS, REFUSED_DOCUMENTS, document_names, expected_addresses,
+from support.helpers import (DOCUMENTS, REFUSED_DOCUMENTS, document_names, expected_addresses,
                      load_document)
 from packetnetworking import metadata as md
 from packetnetworking import nics as nicmod

@@ -1,6 +1,6 @@
 """Shared test helpers: metadata documents, NIC lists, running the CLI, tree snapshots.
 
-Import with ``from helpers import ...`` (pytest puts ``tests/`` on ``sys.path``).
+Import with ``from support.helpers import ...`` (pytest puts ``tests/`` on ``sys.path``).
 
 - ``make_metadata(**changes)``: a fresh, realistic metadata dict (bonded LACP server, two
   NICs in bond0, public IPv4 /31, public IPv6 /127, private IPv4 /31); edit it freely.
@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
 #: Metadata documents in the shapes met in the wild (tests/fixtures/README.md lists them).
 DOCUMENTS = FIXTURES / "documents"
