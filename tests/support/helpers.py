@@ -267,6 +267,22 @@ def snapshot(root):
     return tree
 
 
+def parse_kv(text):
+    """``KEY=value`` lines as a dict, quotes stripped, comments and blanks skipped; any
+    other line fails the test (a shell-sourced file the tool wrote holds nothing else)."""
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        assert sep, f"not a KEY=value line: {line!r}"
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
 def read_kv(path):
     """``KEY=value`` lines of a shell-style config file as a dict (comments skipped)."""
     values = {}
