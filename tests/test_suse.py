@@ -14,6 +14,7 @@ import pytest
 
 from support.helpers import document_names, expected_addresses, parse_kv
 from support.scenarios import document_through_cli
+from support.trees import Tree
 from packetnetworking import metadata as md
 from packetnetworking import nics as nicmod
 from packetnetworking.run import Builder
@@ -62,27 +63,6 @@ def route_lines(text):
     return [line.split() for line in text.splitlines() if line and not line.startswith("#")]
 
 
-class Tree:
-    def __init__(self, files, root=None):
-        self._files = files  # {relpath: (text, mode)}
-        self.root = root
-
-    def exists(self, rel):
-        return rel in self._files
-
-    def text(self, rel):
-        return self._files[rel][0]
-
-    def kv(self, rel):
-        return parse_kv(self.text(rel))
-
-    def mode(self, rel):
-        return self._files[rel][1]
-
-    def files(self):
-        return sorted(self._files)
-
-
 def render(doc, os_name, root, nics=None, write=False, renderer="auto"):
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -93,10 +73,9 @@ def render(doc, os_name, root, nics=None, write=False, renderer="auto"):
     if not write:
         rendered = builder.render(builder.build_tasks(str(root)))
         assert not [p for p, r in rendered.items() if r.action == "delete"]
-        return Tree({p: (r.content, r.mode) for p, r in rendered.items()})
+        return Tree.from_rendered(rendered)
     builder.run(str(root))
-    return Tree({str(p.relative_to(root)): (p.read_text(), p.stat().st_mode & 0o7777)
-                 for p in root.rglob("*") if p.is_file()}, root)
+    return Tree.from_disk(root)
 
 
 @pytest.mark.parametrize("os_name", VERSIONS)

@@ -204,6 +204,40 @@ def routes(sections):
     return found
 
 
+def family_present(distro):
+    """Whether this tree has a family for ``distro`` (a family is a plugin: it may be absent)."""
+    from packetnetworking import distros
+    from packetnetworking.errors import UnsupportedOS
+
+    try:
+        distros.find(distro)
+    except UnsupportedOS:
+        return False
+    return True
+
+
+def check_nic_units(link, network, name, mac):
+    """A NIC's .link pins its name by permanent MAC; its .network matches it the same way."""
+    assert values(link, "Match", "PermanentMACAddress") == [mac]
+    assert values(link, "Link", "Name") == [name]
+    assert values(network, "Match", "PermanentMACAddress") == [mac]
+    assert values(network, "Match", "Name") == [name]
+
+
+def check_bond_netdev(netdev, bond):
+    """A bond's .netdev: its kind, MAC, mode and the options the metadata's mode asks for."""
+    assert values(netdev, "NetDev", "Kind") == ["bond"]
+    assert values(netdev, "NetDev", "MACAddress") == [bond.mac]
+    assert values(netdev, "Bond", "Mode") == [bond.mode]
+    assert values(netdev, "Bond", "MIIMonitorSec") == ["100ms"]
+    assert values(netdev, "Bond", "UpDelaySec") == ["200ms"]
+    assert values(netdev, "Bond", "DownDelaySec") == ["200ms"]
+    assert values(netdev, "Bond", "TransmitHashPolicy") == (
+        [bond.hash_policy] if bond.hash_policy else [])
+    assert values(netdev, "Bond", "LACPTransmitRate") == (
+        [bond.lacp_rate] if bond.lacp_rate else [])
+
+
 def require_tool(name):
     """The tool's path; skip (or fail with PN_REQUIRE_VALIDATORS=1) when it is missing."""
     path = shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
