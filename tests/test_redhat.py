@@ -6,7 +6,6 @@ gateways and default routes (v4 and v6), the private route, bond names, members 
 options, MAC pinning, file modes and the files removed. ``bash`` (which sources these
 files at boot under network-scripts) cross-checks the parser.
 """
-import copy
 import ipaddress
 import json
 import logging
@@ -17,6 +16,7 @@ import pytest
 
 from support.helpers import CAPTURES, document_names, expected_addresses
 from support.scenarios import document_through_cli
+from support.stack_cases import document
 from support.trees import Tree
 from packetnetworking import metadata as md
 from packetnetworking import nics as nicmod
@@ -51,22 +51,10 @@ ALL_ADDRESSES = (PUB4, PUB6, PRIV4)
 def server(link="bonded", mode=4, bonds=("bond0", "bond0"), addresses=ALL_ADDRESSES,
            dhcp=(), subnets=None):
     """A metadata document: one interface per entry of ``bonds`` (eth0, eth1, ...)."""
-    interfaces = []
-    for i, bond in enumerate(bonds):
-        iface = {"name": f"eth{i}", "mac": NICS[i][1]}
-        if bond:
-            iface["bond"] = bond
-        if i in dhcp:
-            iface["dhcp"] = True
-        interfaces.append(iface)
-    doc = {"id": "c0ffee00-0000-4000-8000-000000000001", "hostname": "web-7.example.net",
-           "plan": "m3.large.x86", "iqn": "iqn.2024-01.net.example:web-7",
-           "network": {"bonding": {"mode": mode, "link_aggregation": link, "mac": NICS[0][1]},
-                       "interfaces": interfaces,
-                       "addresses": [copy.deepcopy(a) for a in addresses]}}
-    if subnets is not None:
-        doc["private_subnets"] = subnets
-    return doc
+    return document(mode, link, bonds, list(addresses), dhcp, subnets,
+                    macs=[mac for _, mac in NICS], id="c0ffee00-0000-4000-8000-000000000001",
+                    hostname="web-7.example.net", plan="m3.large.x86",
+                    iqn="iqn.2024-01.net.example:web-7")
 
 
 def nic_list(count=4):

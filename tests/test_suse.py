@@ -4,7 +4,6 @@ The keys are wicked's (ifcfg(5), ifcfg-bonding(5), ifroute(5)); values are quote
 the way YaST writes them, and ``bash`` (the files are shell-sourceable) cross-checks
 the parser.
 """
-import copy
 import os
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 
 from support.helpers import document_names, expected_addresses, parse_kv
 from support.scenarios import document_through_cli
+from support.stack_cases import document
 from support.trees import Tree
 from packetnetworking import metadata as md
 from packetnetworking import nics as nicmod
@@ -43,19 +43,11 @@ VERSIONS = ["opensuse 15", "opensuse 15.5", "opensuseproject 15", "sles 12", "sl
 
 
 def server(link="bonded", mode=4, bonds=("bond0", "bond0"), addresses=ALL_ADDRESSES, dhcp=()):
-    interfaces = []
-    for i, bond in enumerate(bonds):
-        iface = {"name": f"eth{i}", "mac": NICS[i][1]}
-        if bond:
-            iface["bond"] = bond
-        if i in dhcp:
-            iface["dhcp"] = True
-        interfaces.append(iface)
-    return {"id": "X", "hostname": "db-2.example.org", "plan": "c3.medium.x86",
-            "operating_system": {"slug": "opensuse_15", "distro": "opensuse", "version": "15"},
-            "network": {"bonding": {"mode": mode, "link_aggregation": link, "mac": NICS[0][1]},
-                        "interfaces": interfaces,
-                        "addresses": [copy.deepcopy(a) for a in addresses]}}
+    return document(mode, link, bonds, list(addresses), dhcp,
+                    macs=[mac for _, mac in NICS], id="X", hostname="db-2.example.org",
+                    plan="c3.medium.x86",
+                    operating_system={"slug": "opensuse_15", "distro": "opensuse",
+                                      "version": "15"})
 
 
 def route_lines(text):
