@@ -1,4 +1,4 @@
-"""Fixtures shared by every test module (helpers live in helpers.py)."""
+"""Fixtures shared by every test module (helpers live in the support package)."""
 import os
 import signal
 import sys
@@ -15,7 +15,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 for _name in ("SIGTERM", "SIGHUP", "SIGQUIT"):
     signal.signal(getattr(signal, _name), signal.SIG_DFL)
 
-from helpers import make_metadata  # noqa: E402
+from support.helpers import make_metadata  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -55,5 +55,5 @@ def rootfs(tmp_path):
 
 @pytest.fixture
 def metadata_doc():
-    """A fresh default metadata dict (see helpers.make_metadata)."""
+    """A fresh default metadata dict (see support.helpers.make_metadata)."""
     return make_metadata()

@@ -149,16 +149,6 @@ def test_spare_nics_are_named_after_the_highest_metadata_name(tmp_path):
                              ("eth8", "0c:c4:7a:3e:51:98"), ("eth9", SPARE_NIC["mac"])]
 
 
-def test_two_runs_are_byte_identical(tmp_path):
-    for layout in LAYOUTS:
-        outs = []
-        for run in ("one", "two"):
-            root = tmp_path / layout / run
-            root.mkdir(parents=True)
-            outs.append(render(root, load_doc(layout), "alpine 3.20"))
-        assert outs[0] == outs[1]
-
-
 def test_unknown_version_uses_the_newest_rule_and_warns(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         files = render(tmp_path, load_doc("bonded"), "alpine edge")

@@ -11,8 +11,8 @@ NIC joins bond0. Each file goes through the real reader where the machine has on
 import pytest
 import yaml
 
-from helpers import nics_from_metadata, read_kv, run_cli, with_os, write_metadata, write_nics
-from stack_cases import MACS, NAMES, PUBLIC4, PUBLIC6, PRIVATE4, document, parse_unit, values
+from support.helpers import nics_from_metadata, read_kv, run_cli, with_os, write_metadata, write_nics
+from support.stack_cases import MACS, NAMES, PUBLIC4, PUBLIC6, PRIVATE4, document, parse_unit, values
 from test_ifupdown_validator import ifup_no_act
 from test_netplan import netplan_generate
 from test_networkmanager import libnm  # noqa: F401  (the fixture)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from helpers import make_metadata, nics_from_metadata, read_kv, run_cli, snapshot, \
+from support.helpers import make_metadata, nics_from_metadata, read_kv, run_cli, snapshot, \
     with_os, write_metadata, write_nics
 from packetnetworking import __version__, source
 from packetnetworking.builder import DistroBuilder

@@ -372,16 +372,6 @@ def test_other_versions_write_the_members_first(tmp_path):
                      "enp65s0f1", "enp66s0f1", "bond1"]
 
 
-def test_two_runs_are_byte_identical(tmp_path):
-    for layout in LAYOUTS:
-        outs = []
-        for run in ("one", "two"):
-            root = tmp_path / layout / run
-            root.mkdir(parents=True)
-            outs.append(render(root, load_doc(layout), "ubuntu 20.04"))
-        assert outs[0] == outs[1]
-
-
 def test_second_run_changes_nothing_and_appends_bonding_once(tmp_path):
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc/modules").write_text("# /etc/modules: kernel modules to load at boot\nloop\n")

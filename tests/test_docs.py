@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from helpers import REPO, run_cli
+from support.helpers import REPO, run_cli
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")),
          REPO / "examples" / "README.md", REPO / "tests" / "fixtures" / "README.md",

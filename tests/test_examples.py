@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, run_cli, snapshot
+from support.helpers import REPO, run_cli, snapshot
 from test_debian import parse_eni
 
 EXAMPLES = REPO / "examples"

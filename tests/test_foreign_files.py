@@ -9,12 +9,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ownership_roots import put
+from support.ownership_roots import put
 from packetnetworking.renderers.wicked.foreign import SUSE_IFCFG
 from packetnetworking.ownership import Devices, step_aside
 from packetnetworking.renderers.netplan.yaml_subset import Unreadable, read_yaml
 from packetnetworking.target import TargetRoot
-from stack_cases import MACS, NAMES, build_model, document
+from support.stack_cases import MACS, NAMES, build_model, document
 
 # Plain words, netplan-looking values (MACs, globs, CIDRs) and words YAML reads as
 # something else unless quoted (PyYAML quotes those).

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from helpers import make_metadata, nics_from_metadata, run_cli, snapshot, with_os, \
+from support.helpers import make_metadata, nics_from_metadata, run_cli, snapshot, with_os, \
     write_metadata, write_nics
 from packetnetworking import hooks, metadata
 from packetnetworking import distros

@@ -6,7 +6,7 @@ RESOLVED_UPSTREAM_CONF), pointed at files the tests write.
 """
 import pytest
 
-from helpers import make_metadata, nics_from_metadata, run_cli, snapshot, with_os, \
+from support.helpers import make_metadata, nics_from_metadata, run_cli, snapshot, with_os, \
     write_metadata, write_nics
 from packetnetworking import source
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import DOCUMENTS, REFUSED_DOCUMENTS, document_names, expected_addresses, load_document
+from support.helpers import DOCUMENTS, REFUSED_DOCUMENTS, document_names, expected_addresses, load_document
 from test_debian import (ALPINE_VERSIONS, DEBIAN_VERSIONS, LAYOUTS, OS_NAMES, UBUNTU_VERSIONS,
                          load_doc, render)
 

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from helpers import make_metadata, nics_from_metadata, run_cli, snapshot, write_metadata, \
+from support.helpers import make_metadata, nics_from_metadata, run_cli, snapshot, write_metadata, \
     write_nics
 from packetnetworking import source
 

@@ -10,8 +10,8 @@ import logging
 
 import pytest
 
-from helpers import snapshot
-from ownership_roots import cli, debian_with_interfaces, put
+from support.helpers import snapshot
+from support.ownership_roots import cli, debian_with_interfaces, put
 from packetnetworking import metadata as md
 from packetnetworking import writer
 from packetnetworking.run import Builder
@@ -19,7 +19,7 @@ from packetnetworking.errors import TargetError
 from packetnetworking.manifest import PATH, Manifest
 from packetnetworking.nics import NIC
 from packetnetworking.target import TargetRoot
-from stack_cases import MACS, NAMES, RESOLVERS, document
+from support.stack_cases import MACS, NAMES, RESOLVERS, document
 
 NETWORKD = "etc/systemd/network"
 SCRIPTS = "etc/sysconfig/network-scripts"
@@ -126,7 +126,7 @@ def test_a_stack_switch_removes_the_old_stacks_files(tmp_path):
 
 
 def test_dry_run_lists_the_removals(tmp_path):
-    from helpers import run_cli as run_full
+    from support.helpers import run_cli as run_full
     root = tmp_path / "root"
     root.mkdir()
     assert cli(tmp_path, root, "debian 12", "--renderer", "networkd")[0] == 0
@@ -210,7 +210,7 @@ def test_a_run_started_during_another_plans_after_it(tmp_path):
     import subprocess
     import sys
     import time
-    from helpers import REPO
+    from support.helpers import REPO
 
     alone = tmp_path / "alone"
     alone.mkdir()

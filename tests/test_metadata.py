@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from helpers import make_metadata
+from support.helpers import make_metadata
 from packetnetworking import document, metadata
 from packetnetworking.errors import EXIT_BAD_METADATA, MetadataError
 from packetnetworking.names import check_hostname, check_ifname, normalize_mac

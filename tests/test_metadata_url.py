@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from helpers import make_metadata, nics_from_metadata, run_cli, with_os, write_metadata, \
+from support.helpers import make_metadata, nics_from_metadata, run_cli, with_os, write_metadata, \
     write_nics
 from packetnetworking import source
 from packetnetworking.errors import MetadataError, MetadataUnreachable

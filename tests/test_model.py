@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from helpers import make_metadata
+from support.helpers import make_metadata
 from packetnetworking import metadata
 from packetnetworking.errors import EXIT_NIC, EXIT_UNSUPPORTED_OS, MetadataError, NICError, \
     UnsupportedOS

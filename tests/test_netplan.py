@@ -8,16 +8,15 @@ import pytest
 import yaml
 
 from packetnetworking import metadata as md
-from packetnetworking import distros
 from packetnetworking.builder import DistroBuilder
 from packetnetworking.run import Builder
-from packetnetworking.errors import UnsupportedOS
 from packetnetworking.nics import NIC
 from packetnetworking.renderers import shared_renderer
 from packetnetworking.renderers.netplan.builder import NetplanBuilder
 from packetnetworking.tasks import ASIDE_SUFFIX
-from stack_cases import (CASES, MACS, NAMES, PUBLIC4, RESOLVERS, document, parse_unit,
-                         render_stack, require_tool, routes, run_cli, values)
+from support.stack_cases import (CASES, MACS, NAMES, PUBLIC4, RESOLVERS, check_bond_netdev,
+                                 check_nic_units, document, family_present, parse_unit,
+                                 render_stack, require_tool, routes, run_cli, values)
 
 NETPLAN_FILE = "etc/netplan/50-packet.yaml"
 
@@ -125,25 +124,11 @@ def test_netplan_generate_accepts_it_and_networkd_gets_the_config(tmp_path, case
 
     members = {m: b.name for b in exp.bonds for m in b.members}
     for name, mac in exp.nics.items():
-        link = generated[f"10-netplan-{name}.link"]
-        assert values(link, "Match", "PermanentMACAddress") == [mac]
-        assert values(link, "Link", "Name") == [name]
-        assert values(network(name), "Match", "PermanentMACAddress") == [mac]
-        assert values(network(name), "Match", "Name") == [name]
+        check_nic_units(generated[f"10-netplan-{name}.link"], network(name), name, mac)
         assert values(network(name), "Network", "Bond") == (
             [members[name]] if name in members else [])
     for bond in exp.bonds:
-        netdev = generated[f"10-netplan-{bond.name}.netdev"]
-        assert values(netdev, "NetDev", "Kind") == ["bond"]
-        assert values(netdev, "NetDev", "MACAddress") == [bond.mac]
-        assert values(netdev, "Bond", "Mode") == [bond.mode]
-        assert values(netdev, "Bond", "MIIMonitorSec") == ["100ms"]
-        assert values(netdev, "Bond", "UpDelaySec") == ["200ms"]
-        assert values(netdev, "Bond", "DownDelaySec") == ["200ms"]
-        assert values(netdev, "Bond", "TransmitHashPolicy") == (
-            [bond.hash_policy] if bond.hash_policy else [])
-        assert values(netdev, "Bond", "LACPTransmitRate") == (
-            [bond.lacp_rate] if bond.lacp_rate else [])
+        check_bond_netdev(generated[f"10-netplan-{bond.name}.netdev"], bond)
     if exp.device:
         net = network(exp.device)
         assert sorted(values(net, "Network", "Address")) == sorted(exp.addresses)
@@ -206,16 +191,8 @@ def test_registered_as_shared_renderer():
 
 # --- through the CLI, on roots shaped like real images --------------------------------------
 
-def _family_present(distro):
-    try:
-        distros.find(distro)
-    except UnsupportedOS:
-        return False
-    return True
-
-
 needs_debian_family = pytest.mark.skipif(
-    not _family_present("ubuntu") or not _family_present("debian"),
+    not family_present("ubuntu") or not family_present("debian"),
     reason="the Debian/Ubuntu family is not in this tree")
 
 DEBIAN_CLOUD_DEFAULT = """network:
@@ -325,7 +302,7 @@ def test_forced_netplan_writes_no_ifupdown_files(tmp_path, os_name):
 
 @pytest.mark.parametrize("os_name", ["rocky 9", "sles 15", "flatcar 4081.2.0"])
 def test_families_without_netplan_refuse_it(tmp_path, os_name):
-    if not _family_present(os_name.split()[0]):
+    if not family_present(os_name.split()[0]):
         pytest.skip(f"no {os_name.split()[0]} family in this tree")
     root = tmp_path / "root"
     root.mkdir()

@@ -7,8 +7,9 @@ import pytest
 
 from packetnetworking.renderers import shared_renderer
 from packetnetworking.renderers.networkd.builder import NetworkdBuilder
-from stack_cases import (CASES, MACS, NAMES, RESOLVERS, document, parse_unit, render_stack,
-                         routes, run_cli, values)
+from support.stack_cases import (CASES, MACS, NAMES, RESOLVERS, check_bond_netdev,
+                                 check_nic_units, document, parse_unit, render_stack, routes,
+                                 run_cli, values)
 
 DIR = "etc/systemd/network"
 
@@ -38,29 +39,16 @@ def test_every_layout(case):
     # Every NIC: name pinned by permanent MAC, and a .network matching it by that MAC.
     for name, mac in exp.nics.items():
         link = unit(rendered, name, "link")
-        assert values(link, "Match", "PermanentMACAddress") == [mac]
+        check_nic_units(link, network_of(rendered, name), name, mac)
         assert values(link, "Match", "MACAddress") == [mac]
-        assert values(link, "Link", "Name") == [name]
-        network = network_of(rendered, name)
-        assert values(network, "Match", "PermanentMACAddress") == [mac]
-        assert values(network, "Match", "Name") == [name]
 
     # Bonds: netdev with mode, options and MAC; members point at their bond.
     netdevs = sorted(p for p in rendered if p.endswith(".netdev"))
     assert netdevs == sorted(f"{DIR}/05-packet-{b.name}.netdev" for b in exp.bonds)
     for bond in exp.bonds:
         netdev = unit(rendered, bond.name, "netdev")
+        check_bond_netdev(netdev, bond)
         assert values(netdev, "NetDev", "Name") == [bond.name]
-        assert values(netdev, "NetDev", "Kind") == ["bond"]
-        assert values(netdev, "NetDev", "MACAddress") == [bond.mac]
-        assert values(netdev, "Bond", "Mode") == [bond.mode]
-        assert values(netdev, "Bond", "MIIMonitorSec") == ["100ms"]
-        assert values(netdev, "Bond", "UpDelaySec") == ["200ms"]
-        assert values(netdev, "Bond", "DownDelaySec") == ["200ms"]
-        assert values(netdev, "Bond", "TransmitHashPolicy") == (
-            [bond.hash_policy] if bond.hash_policy else [])
-        assert values(netdev, "Bond", "LACPTransmitRate") == (
-            [bond.lacp_rate] if bond.lacp_rate else [])
         for member in bond.members:
             member_net = network_of(rendered, member)
             assert values(member_net, "Network", "Bond") == [bond.name]

@@ -1,7 +1,7 @@
 """NetworkManager keyfile stack: every keyfile read back by libnm, asserted like an operator.
 
 libnm runs in Debian's ``/usr/bin/python3`` (packages ``python3-gi`` and
-``gir1.2-nm-1.0``) through ``tests/nm_validate.py``, which reports what libnm
+``gir1.2-nm-1.0``) through ``tests/support/nm_validate.py``, which reports what libnm
 understood (after ``keyfile_read``, ``verify()`` and ``normalize()``); the tests
 compare that with what the metadata says (``stack_cases.Expected``, written by
 hand). Without libnm those tests skip, or fail when ``PN_REQUIRE_VALIDATORS=1``;
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-import stack_cases as sc
-from helpers import load_document, make_metadata, nics_from_metadata, run_cli, snapshot, \
+from support import stack_cases as sc
+from support.helpers import load_document, make_metadata, nics_from_metadata, run_cli, snapshot, \
     write_metadata, write_nics
 from packetnetworking.errors import MetadataError
 from packetnetworking.renderers import shared_renderer
@@ -32,7 +32,7 @@ from packetnetworking.renderers.networkmanager.builder import BUILDERS
 from packetnetworking.renderers.networkmanager import builder as nm
 
 SYSTEM_PYTHON = os.environ.get("PN_TEST_NM_PYTHON", "/usr/bin/python3")
-VALIDATOR = Path(__file__).with_name("nm_validate.py")
+VALIDATOR = Path(__file__).parent / "support" / "nm_validate.py"
 KEYFILE_DIR = "etc/NetworkManager/system-connections"
 NM_LINKS = ("etc/systemd/system/multi-user.target.wants/NetworkManager.service",
             "etc/systemd/system/dbus-org.freedesktop.NetworkManager.service",

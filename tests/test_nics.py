@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from helpers import lshw_xml
+from support.helpers import lshw_xml
 from packetnetworking import nics
 from packetnetworking.errors import EXIT_NIC, NICError
 from packetnetworking.nics import NIC, load_nics_file

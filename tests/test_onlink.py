@@ -16,8 +16,8 @@ import subprocess
 
 import pytest
 
-import stack_cases as sc
-from helpers import nics_from_metadata, run_cli, with_os, write_metadata, write_nics
+from support import stack_cases as sc
+from support.helpers import nics_from_metadata, run_cli, with_os, write_metadata, write_nics
 from packetnetworking.renderers.networkmanager.builder import BUILDERS as KEYFILE_BUILDERS
 from test_ifupdown_validator import ifup_no_act
 from test_netplan import netplan_generate

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, make_metadata, nics_from_metadata, os_release, run_cli, snapshot, \
+from support.helpers import REPO, make_metadata, nics_from_metadata, os_release, run_cli, snapshot, \
     write_metadata, write_nics
 from packetnetworking import releases
 

@@ -1,6 +1,6 @@
 """One stack owns the NICs (issue 12, point 1): the target's other stacks step aside.
 
-Roots shaped like real images (ownership_roots.py). Each case is checked twice: at
+Roots shaped like real images (support/ownership_roots.py). Each case is checked twice: at
 the task level (what a run plans for the root: ``Builder.plan``) and through the CLI
 and the real writer, with the real readers where they run here (``netplan generate``
 over the target's etc/netplan, ``ifup --no-act`` over the rewritten interfaces file).
@@ -14,7 +14,7 @@ import subprocess
 import pytest
 import yaml
 
-from ownership_roots import (CLOUD_INIT_ENI, CLOUD_INIT_NETPLAN, DEBIAN_INTERFACES, IFCFG_ETH0,
+from support.ownership_roots import (CLOUD_INIT_ENI, CLOUD_INIT_NETPLAN, DEBIAN_INTERFACES, IFCFG_ETH0,
                              IFCFG_LO, IFCFG_OTHER, OTHER_NETPLAN, actions, cli,
                              debian_with_interfaces, plan, put, rocky9_networkmanager,
                              ubuntu_ifupdown_cloud_init)
@@ -22,9 +22,9 @@ from packetnetworking.ownership import Devices, step_aside
 from packetnetworking.renderers import shared_configs
 from packetnetworking.target import TargetRoot
 from packetnetworking.tasks import ASIDE_SUFFIX, MOVE_ASIDE, WRITE
-from helpers import run_cli as run_full
-from helpers import snapshot
-from stack_cases import MACS, NAMES, RESOLVERS, document, require_tool
+from support.helpers import run_cli as run_full
+from support.helpers import snapshot
+from support.stack_cases import MACS, NAMES, RESOLVERS, document, require_tool
 from test_ifupdown_validator import ifup_no_act
 from test_networkmanager import CLOUD_INIT_KEYFILE, libnm  # noqa: F401  (a fixture)
 
@@ -252,7 +252,7 @@ def test_no_networkmanager_no_unmanaged_file(tmp_path):
 # --- what each stack's files look like, and what is left alone ---------------------------
 
 def _devices():
-    from stack_cases import build_model
+    from support.stack_cases import build_model
     return Devices.of(build_model(document(), 2).network)
 
 

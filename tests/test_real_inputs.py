@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from helpers import make_metadata, nics_from_metadata, run_cli, snapshot, with_os, \
+from support.helpers import make_metadata, nics_from_metadata, run_cli, snapshot, with_os, \
     write_metadata, write_nics
 
 #: One release per family, and per stack that writes addresses.

@@ -7,9 +7,8 @@ import pytest
 
 from packetnetworking import distros
 from packetnetworking.builder import DistroBuilder, NetworkBuilder
-from packetnetworking.errors import UnsupportedOS
 from packetnetworking.operating_system import OperatingSystem
-from stack_cases import MACS, NAMES, RESOLVERS, document, run_cli
+from support.stack_cases import MACS, NAMES, RESOLVERS, document, family_present, run_cli
 
 def family_builder(distro_family, os_name, root):
     """The DistroBuilder of ``os_name`` for a fake root (the real family; for a family
@@ -181,16 +180,8 @@ def test_unknown_family_uses_what_is_installed(tmp_path):
 
 # --- through the CLI: the real families, fake roots, files and log line ---------------------
 
-def _family_present(distro):
-    try:
-        distros.find(distro)
-    except UnsupportedOS:
-        return False
-    return True
-
-
 def run(tmp_path, os_name, root, *extra):
-    if not _family_present(os_name.split()[0]):
+    if not family_present(os_name.split()[0]):
         pytest.skip(f"no family for {os_name.split()[0]} in this tree")
     meta = tmp_path / "metadata.json"
     meta.write_text(json.dumps(document()))

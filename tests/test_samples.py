@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from helpers import (CAPTURES, DOCUMENTS, REFUSED_DOCUMENTS, WARNED_DOCUMENTS, document_names, expected_addresses,
+from support.helpers import (CAPTURES, DOCUMENTS, REFUSED_DOCUMENTS, WARNED_DOCUMENTS, document_names, expected_addresses,
                      load_document, make_metadata, nics_from_metadata, run_cli, snapshot,
                      with_os, write_metadata, write_nics)
 from packetnetworking import nics

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from ownership_roots import (UNITS, actions, cli, debian_with_interfaces, link, plan, put,
+from support.ownership_roots import (UNITS, actions, cli, debian_with_interfaces, link, plan, put,
                              rocky9_networkmanager, units)
 from packetnetworking.ownership import Unit
 from packetnetworking.target import TargetRoot

@@ -10,7 +10,7 @@ import stat
 
 import pytest
 
-from helpers import make_metadata, nics_from_metadata, run_cli, snapshot, with_os, \
+from support.helpers import make_metadata, nics_from_metadata, run_cli, snapshot, with_os, \
     write_metadata, write_nics
 from packetnetworking import writer
 from packetnetworking.tasks import APPEND, DELETE, WRITE, FileOp

@@ -277,7 +277,7 @@ def check_netplan(root):
 
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-NM_VALIDATOR = REPO / "tests" / "nm_validate.py"
+NM_VALIDATOR = REPO / "tests" / "support" / "nm_validate.py"
 
 
 def check_keyfiles(root):

@@ -5,8 +5,8 @@ Run with a Python that has PyGObject and the NM typelib (Debian: ``python3-gi``
 and ``gir1.2-nm-1.0``, i.e. ``/usr/bin/python3``); the test suite itself may run
 in a virtualenv without them, so it calls this script as a subprocess.
 
-    /usr/bin/python3 tests/nm_validate.py FILE_OR_DIR...
-    /usr/bin/python3 tests/nm_validate.py --probe      # prints the libnm version
+    /usr/bin/python3 tests/support/nm_validate.py FILE_OR_DIR...
+    /usr/bin/python3 tests/support/nm_validate.py --probe      # prints the libnm version
 
 For each ``*.nmconnection`` it does what NetworkManager's keyfile plugin does:
 ``GLib.KeyFile`` -> ``NM.keyfile_read`` (collecting the reader's warnings) ->

@@ -15,7 +15,7 @@ from pathlib import Path
 from packetnetworking import metadata as md
 from packetnetworking.run import Builder
 from packetnetworking.nics import NIC
-from stack_cases import MACS, NAMES, RESOLVERS, document, run_cli
+from support.stack_cases import MACS, NAMES, RESOLVERS, document, run_cli
 
 UNITS = {
     "networking.service": """\

@@ -39,11 +39,13 @@ ELASTIC = {"address_family": 4, "public": True, "management": False, "enabled": 
 
 
 def document(mode=4, link="bonded", bonds=("bond0", "bond0"), addresses=None,
-             dhcp=(), private_subnets=None):
-    """A metadata dict: one interface per entry of ``bonds`` (None: no ``bond`` key)."""
+             dhcp=(), private_subnets=None, macs=MACS, **fields):
+    """A metadata dict: one interface per entry of ``bonds`` (None: no ``bond`` key),
+    the i-th with ``macs[i]``; ``fields`` replace or add top-level keys (a family's
+    tests use their own server: hostname, id, plan...)."""
     interfaces = []
     for i, bond in enumerate(bonds):
-        iface = {"name": f"eth{i}", "mac": MACS[i]}
+        iface = {"name": f"eth{i}", "mac": macs[i]}
         if bond:
             iface["bond"] = bond
         if i in dhcp:
@@ -52,13 +54,14 @@ def document(mode=4, link="bonded", bonds=("bond0", "bond0"), addresses=None,
     doc = {
         "id": "0f6e7c3a-7c1d-4a8e-9d3b-5e2a1c4b6d70", "hostname": "node-01.example.net",
         "plan": "c3.small.x86",
-        "network": {"bonding": {"mode": mode, "link_aggregation": link, "mac": MACS[0]},
+        "network": {"bonding": {"mode": mode, "link_aggregation": link, "mac": macs[0]},
                     "interfaces": interfaces,
                     "addresses": copy.deepcopy(addresses if addresses is not None
                                                else [PUBLIC4, PUBLIC6, PRIVATE4, ELASTIC])},
     }
     if private_subnets is not None:
         doc["private_subnets"] = private_subnets
+    doc.update(fields)
     return doc
 
 
@@ -202,6 +205,40 @@ def routes(sections):
             d = dict(items)
             found.append((d.get("Destination"), d.get("Gateway")))
     return found
+
+
+def family_present(distro):
+    """Whether this tree has a family for ``distro`` (a family is a plugin: it may be absent)."""
+    from packetnetworking import distros
+    from packetnetworking.errors import UnsupportedOS
+
+    try:
+        distros.find(distro)
+    except UnsupportedOS:
+        return False
+    return True
+
+
+def check_nic_units(link, network, name, mac):
+    """A NIC's .link pins its name by permanent MAC; its .network matches it the same way."""
+    assert values(link, "Match", "PermanentMACAddress") == [mac]
+    assert values(link, "Link", "Name") == [name]
+    assert values(network, "Match", "PermanentMACAddress") == [mac]
+    assert values(network, "Match", "Name") == [name]
+
+
+def check_bond_netdev(netdev, bond):
+    """A bond's .netdev: its kind, MAC, mode and the options the metadata's mode asks for."""
+    assert values(netdev, "NetDev", "Kind") == ["bond"]
+    assert values(netdev, "NetDev", "MACAddress") == [bond.mac]
+    assert values(netdev, "Bond", "Mode") == [bond.mode]
+    assert values(netdev, "Bond", "MIIMonitorSec") == ["100ms"]
+    assert values(netdev, "Bond", "UpDelaySec") == ["200ms"]
+    assert values(netdev, "Bond", "DownDelaySec") == ["200ms"]
+    assert values(netdev, "Bond", "TransmitHashPolicy") == (
+        [bond.hash_policy] if bond.hash_policy else [])
+    assert values(netdev, "Bond", "LACPTransmitRate") == (
+        [bond.lacp_rate] if bond.lacp_rate else [])
 
 
 def require_tool(name):

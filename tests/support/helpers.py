@@ -1,6 +1,6 @@
 """Shared test helpers: metadata documents, NIC lists, running the CLI, tree snapshots.
 
-Import with ``from helpers import ...`` (pytest puts ``tests/`` on ``sys.path``).
+Import with ``from support.helpers import ...`` (pytest puts ``tests/`` on ``sys.path``).
 
 - ``make_metadata(**changes)``: a fresh, realistic metadata dict (bonded LACP server, two
   NICs in bond0, public IPv4 /31, public IPv6 /127, private IPv4 /31); edit it freely.
@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
 #: Metadata documents in the shapes met in the wild (tests/fixtures/README.md lists them).
 DOCUMENTS = FIXTURES / "documents"
@@ -265,6 +265,22 @@ def snapshot(root):
             else:  # directory, fifo, socket, device: never opened (a fifo would block)
                 tree[rel] = (st.st_mode, None)
     return tree
+
+
+def parse_kv(text):
+    """``KEY=value`` lines as a dict, quotes stripped, comments and blanks skipped; any
+    other line fails the test (a shell-sourced file the tool wrote holds nothing else)."""
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        assert sep, f"not a KEY=value line: {line!r}"
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key] = value
+    return values
 
 
 def read_kv(path):
