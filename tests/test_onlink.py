@@ -164,8 +164,9 @@ def test_ifcfg_on_link_default_routes_are_in_the_route_files(tmp_path):
 
 def in_private_netns(script):
     """Run ``script`` (sh) in a new network namespace: a kernel to add routes to without
-    touching the host's. Needs root and unshare (util-linux); skips otherwise, unless
-    PN_REQUIRE_VALIDATORS=1."""
+    touching the host's. Needs root, unshare (util-linux) and ip (iproute2); skips
+    otherwise, unless PN_REQUIRE_VALIDATORS=1."""
+    sc.require_tool("ip", "iproute2")
     unshare = shutil.which("unshare")
     if os.geteuid() != 0 or unshare is None:
         message = "adding routes in a private network namespace needs root and unshare"

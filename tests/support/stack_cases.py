@@ -241,11 +241,11 @@ def check_bond_netdev(netdev, bond):
         [bond.lacp_rate] if bond.lacp_rate else [])
 
 
-def require_tool(name):
+def require_tool(name, package="netplan.io"):
     """The tool's path; skip (or fail with PN_REQUIRE_VALIDATORS=1) when it is missing."""
     path = shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
     if path is None:
-        message = f"{name} not installed (Debian package: netplan.io)"
+        message = f"{name} not installed (Debian package: {package})"
         if os.environ.get("PN_REQUIRE_VALIDATORS") == "1":
             pytest.fail(message + "; PN_REQUIRE_VALIDATORS=1 requires it")
         pytest.skip(message)
