@@ -16,22 +16,20 @@ Host state. Installers bind-mount the provisioning host's ``/run``, ``/proc``,
 ``run/``, ``proc/``, ``sys/`` or ``dev/`` belongs to the image, and no mount of the
 host may be written through: a directory is the host's when it is one of those four
 or below them, or when crossing into it changes the mount (the mount ID of
-``/proc/self/fdinfo``) to one whose content is also reachable outside the target
-(``/proc/self/mountinfo``: a mount of the same device whose root holds this one,
-mounted at a place outside the target). A separate ``/boot`` or ``/var`` filesystem
-of the image is mounted only inside the target and is written as usual. Without
-``/proc`` the owner of a mount cannot be told, and every mount inside the target is
-treated as the host's.
+``/proc/self/fdinfo``) to one that ``mounts`` judges the host's (its content is also
+reachable outside the target; in a chroot, a directory of the chroot's own
+filesystem). A separate ``/boot`` or ``/var`` filesystem of the image is mounted only
+inside the target and is written as usual.
 """
 import errno
 import fcntl
 import os
-import re
 import stat
 import struct
 from dataclasses import dataclass
 from typing import List, Optional
 
+from packetnetworking import mounts
 from packetnetworking.errors import TargetError
 
 MAX_SYMLINKS = 40
@@ -87,14 +85,6 @@ class Location:
         return _state(top) if top in HOST_STATE else ""
 
 
-@dataclass(frozen=True)
-class _Mount:
-    id: int
-    device: str
-    root: str
-    point: str
-
-
 class Root:
     """The target root, open; a context manager that closes every handle it opened."""
 
@@ -110,10 +100,9 @@ class Root:
                               "mount the target and pass its path with -t") from None
         self._fds = [fd]
         self._seen = {}           # (directory fd, name) -> Dir | Link | _MISSING | _NOT_DIR
-        self._mounts = None       # /proc/self/mountinfo, read at the first mount crossed
-        self._host_mounts = {}    # mount ID -> why it is the host's ("" when it is not)
+        self._host_mounts = mounts.HostMounts()
         try:
-            self.top = Dir(fd, "", self._mount_of(fd))
+            self.top = Dir(fd, "", mounts.mount_id(fd))
         except OSError as err:
             self.close()
             raise TargetError(f"root filesystem {rootfs!r}: {err.strerror}") from None
@@ -224,7 +213,7 @@ class Root:
                     continue  # it changed kind under us: look again
                 break
             self._fds.append(fd)
-            found = Dir(fd, path, self._mount_of(fd), parent.host)
+            found = Dir(fd, path, mounts.mount_id(fd), parent.host)
             if not found.host and not parent.path and name in HOST_STATE:
                 found.host = _state(name)
             if not found.host and found.mount != parent.mount:
@@ -272,42 +261,16 @@ class Root:
     def host_file(self, fd, parent):
         """Why the file open at ``fd`` in ``parent`` is the host's (a file mounted from
         outside the target, e.g. a container's resolv.conf); "" when it is not."""
-        mount = self._mount_of(fd)
+        mount = mounts.mount_id(fd)
         return self._host_mount(mount) if mount != parent.mount else ""
 
-    # --- mounts ---------------------------------------------------------------------
-    def _mount_of(self, fd):
-        try:
-            with open(f"/proc/self/fdinfo/{fd}", "rb") as f:
-                for line in f:
-                    if line.startswith(b"mnt_id:"):
-                        return int(line.split()[1])
-        except (OSError, ValueError, IndexError):
-            pass
-        return -1 - os.fstat(fd).st_dev  # no /proc: the device tells at least a crossing
-
     def _host_mount(self, mount):
-        """Why the mount ``mount`` is the host's ("" when it is the image's), judged once."""
-        if mount in self._host_mounts:
-            return self._host_mounts[mount]
-        if self._mounts is None:
-            self._mounts = _mount_table()
-        mine, why = self._mounts.get(mount), ""
-        if mine is None:
-            why = "it is a mount point whose owner cannot be told (no /proc/self/mountinfo)"
-        else:
-            try:
-                top = os.readlink(f"/proc/self/fd/{self.top.fd}")
-            except OSError:
-                top = os.path.realpath(self.rootfs)
-            for other in self._mounts.values():
-                seen = _seen_through(other, mine.root)
-                if other.id != mine.id and other.device == mine.device and seen is not None \
-                        and seen != top and not seen.startswith(top.rstrip("/") + "/"):
-                    why = f"it is a mount of the host's {seen}"
-                    break
-        self._host_mounts[mount] = why
-        return why
+        """Why the mount ``mount`` is the host's ("" when it is the image's)."""
+        try:
+            top = os.readlink(f"/proc/self/fd/{self.top.fd}")
+        except OSError:
+            top = os.path.realpath(self.rootfs)
+        return self._host_mounts.why(mount, top)
 
 
 def _state(top):
@@ -323,35 +286,6 @@ def _readlink(name, dir_fd):
 
 def _join(directory, name):
     return f"{directory}/{name}" if directory else name
-
-
-def _mount_table():
-    """``{mount ID: _Mount}`` from /proc/self/mountinfo; {} when it cannot be read."""
-    try:
-        with open("/proc/self/mountinfo", "rb") as f:
-            text = f.read().decode("utf-8", "surrogateescape")
-    except OSError:
-        return {}
-    table = {}
-    for line in text.splitlines():
-        fields = line.split(" ")
-        if len(fields) > 4 and fields[0].isdigit():
-            table[int(fields[0])] = _Mount(int(fields[0]), fields[2], _unescape(fields[3]),
-                                           _unescape(fields[4]))
-    return table
-
-
-def _unescape(text):
-    """mountinfo writes space, tab, newline and backslash as octal escapes."""
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
-
-
-def _seen_through(mount, root):
-    """Where the directory ``root`` of ``mount``'s filesystem appears through ``mount``;
-    None when ``mount`` shows only another part of that filesystem."""
-    rel = os.path.relpath(root, mount.root)
-    return None if rel == ".." or rel.startswith("../") else os.path.normpath(
-        os.path.join(mount.point, rel))
 
 
 def open_regular(location, limit):

@@ -239,8 +239,12 @@ def _host(change, why, mounted=False):
     """A path that leads into the running system's state or a mount of the host: a file
     that is a symlink there, or a file mounted over, is left alone; else refused."""
     if not (change.location.via or mounted) or change.action not in (WRITE, APPEND):
-        raise TargetError(f"{change.path}: leads to {change.resolved} in the target, where "
-                          f"{why}: nothing is written there", "fix the symlinks in the target")
+        if change.resolved != change.path:
+            raise TargetError(f"{change.path}: leads to {change.resolved} in the target, "
+                              f"where {why}: nothing is written there",
+                              "fix the symlinks in the target")
+        raise TargetError(f"{change.path}: {why}: nothing is written there",
+                          "unmount it from the target")
     change.action = SKIPPED
     change.note = f"{change.location.via or change.path} left alone: {why}"
     log.warning("%s", change.note)

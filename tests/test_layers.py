@@ -25,7 +25,7 @@ LAYERS = [
                "packetnetworking.ownership", "packetnetworking.units",
                "packetnetworking.manifest", "packetnetworking.target",
                "packetnetworking.templating", "packetnetworking.hooks"]),
-    ("writer", ["packetnetworking.writer", "packetnetworking.confine",
+    ("writer", ["packetnetworking.writer", "packetnetworking.confine", "packetnetworking.mounts",
                 "packetnetworking.transaction"]),
     ("leaves", ["packetnetworking.tasks", "packetnetworking.errors", "packetnetworking.names",
                 "packetnetworking.fields",
@@ -42,7 +42,9 @@ def module_name(path):
 
 def layer_of(module):
     for index, (_, prefixes) in enumerate(LAYERS):
-        if any(module == p or module.startswith(p + ".") for p in prefixes):
+        # the package itself is a leaf by its exact name only, not a catch-all prefix
+        if any(module == p or (p != "packetnetworking" and module.startswith(p + "."))
+               for p in prefixes):
             return index
     raise AssertionError(f"{module} is in no layer: add it to LAYERS")
 

@@ -5,7 +5,12 @@ into it, and an image may have its own /boot or /var filesystem. Here the "host"
 tmpfs or a directory outside the target (``outside/``): whatever is bind-mounted from
 there must never change, and the image's own filesystems are written as usual.
 """
+import json
 import os
+
+from packetnetworking import writer
+from packetnetworking.errors import TargetError
+from packetnetworking.tasks import WRITE, FileOp
 
 from .harness import written_files
 from .test_hostile_target import SCRIPTS, install_previous
@@ -49,7 +54,23 @@ def test_a_bind_mount_of_a_host_directory_is_never_written_through(ws, mounts):
     ws.mark()
     result = ws.run(ws.args(), subprocess=True)
     ws.assert_failed(result, 60)
-    assert f"mount of the host's {host}" in result.stderr
+    if in_chroot():  # the chroot's own filesystem is not in its mount table: no path to name
+        assert "a mount of the filesystem this chroot lives on" in result.stderr
+    else:
+        assert f"etc/sysconfig/network: it is a mount of the host's {host}" in result.stderr
+    assert "unmount it from the target" in result.stderr
+
+
+def in_chroot():
+    """A chroot: the mount table does not list the mount the root directory is on."""
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with open(f"/proc/self/fdinfo/{fd}") as f:
+            mnt_id = next(line.split()[1] for line in f if line.startswith("mnt_id:"))
+    finally:
+        os.close(fd)
+    with open("/proc/self/mountinfo") as f:
+        return mnt_id not in {line.split()[0] for line in f}
 
 
 def test_the_images_own_filesystems_are_written(ws, mounts):
@@ -88,3 +109,46 @@ def test_a_host_file_mounted_over_resolv_conf_is_left_alone(ws, mounts):
     ws.assert_succeeded(result)
     assert "etc/resolv.conf left alone: a file is mounted over it" in result.stderr
     assert b"web-01" in written_files(ws.root)["etc/hostname"]
+
+
+def test_in_a_chroot_a_directory_bound_from_its_own_filesystem_is_the_hosts(tmp_path, mounts):
+    """Run from a chroot (its own filesystem is missing from its mount table), the writer
+    still refuses a directory bind-mounted into the target from outside it, and still
+    writes the target's own directory bound elsewhere in the target."""
+    jail = tmp_path / "jail"
+    host_dir, target = jail / "srv/host-etc", jail / "target"
+    for directory in (jail / "proc", host_dir, target / "etc/sysconfig", target / "srv/own",
+                      target / "etc/own"):
+        directory.mkdir(parents=True)
+    (host_dir / "keep").write_text("the host's\n")
+    mounts.bind("/proc", jail / "proc")
+    mounts.bind(host_dir, target / "etc/sysconfig")
+    mounts.bind(target / "srv/own", target / "etc/own")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child chroots and reports; it never returns into pytest
+        status = 1
+        try:
+            os.close(read)
+            os.chroot(jail)
+            os.chdir("/")
+            outcome = {"in_chroot": in_chroot()}
+            writer.apply("/target", {"etc/own/file": FileOp(WRITE, "x\n")})
+            try:
+                writer.apply("/target", {"etc/sysconfig/network": FileOp(WRITE, "x\n")})
+            except TargetError as err:
+                outcome["refused"] = str(err)
+            os.write(write, json.dumps(outcome).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        report = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and report
+    outcome = json.loads(report)
+    assert outcome["in_chroot"]
+    assert "a mount of the filesystem this chroot lives on" in outcome["refused"]
+    assert sorted(os.listdir(host_dir)) == ["keep"]
+    assert (target / "srv/own/file").read_text() == "x\n"
