@@ -19,7 +19,6 @@ ifupdown in Debian, so .ci/run unpacks its package into
 The real-world document shapes (tests/fixtures/documents/) run through the CLI for one
 version of each family.
 """
-import json
 import os
 import re
 import shutil
@@ -28,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from support.helpers import DOCUMENTS, REFUSED_DOCUMENTS, document_names, expected_addresses, load_document
+from support.helpers import document_names, expected_addresses
+from support.scenarios import document_through_cli
 from test_debian import (ALPINE_VERSIONS, DEBIAN_VERSIONS, LAYOUTS, OS_NAMES, UBUNTU_VERSIONS,
                          load_doc, render)
 
@@ -237,25 +237,11 @@ def test_ifupdown_ng_reads_alpine_files_as_meant(tmp_path, layout):
 def test_documents_through_the_cli(tmp_path, capsys, name, os_name):
     """Each document of tests/fixtures/documents with its own MACs under predictable names
     (eno1, eno2...), written for ifupdown and read back by the real ifup."""
-    from packetnetworking import cli
-
-    doc = load_document(name)
-    nics = [{"name": f"eno{i + 1}", "mac": iface["mac"], "driver": "i40e"}
-            for i, iface in enumerate(doc["network"]["interfaces"])]
-    nic_file = tmp_path / "nics.json"
-    nic_file.write_text(json.dumps(nics))
-    root = tmp_path / "root"
-    root.mkdir()
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["-M", str(DOCUMENTS / name), "--nics-file", str(nic_file), "-o", os_name,
-                  "-t", str(root), "--renderer", "eni", "--resolvers", "192.0.2.53"])
-    err = capsys.readouterr().err
-    if name in REFUSED_DOCUMENTS:  # one line naming the problem, exit 40, nothing written
-        assert exit_info.value.code == 40, err
-        assert err.count("\n") == 1 and REFUSED_DOCUMENTS[name] in err, err
-        assert not list(root.iterdir())
+    ran = document_through_cli(tmp_path, name, os_name, lambda i: f"eno{i + 1}", capsys,
+                               ["--renderer", "eni"])
+    if ran is None:  # refused: checked there (one line naming the problem, nothing written)
         return
-    assert exit_info.value.code == 0, err
+    doc, _, root = ran
     text = (root / "etc/network/interfaces").read_text()
     out = ifup_no_act(root / "etc/network/interfaces", tmp_path)
     primary = expected_addresses(doc)[0]

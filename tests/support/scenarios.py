@@ -121,15 +121,16 @@ def run(layout, os_name, renderer, root):
             if p.is_file() and not p.is_symlink()}
 
 
-def document_through_cli(tmp_path, name, os_name, nic_name, capsys):
+def document_through_cli(tmp_path, name, os_name, nic_name, capsys, extra_args=()):
     """Run the CLI on the real-world document ``name`` (tests/fixtures/documents), its
-    interfaces found as NICs called ``nic_name(i)``. A document the tool refuses is
-    checked here (exit 40, its error's words, nothing written) and gives None; otherwise
-    ``(document, nics, root)`` for the family's own checks."""
+    interfaces found as NICs called ``nic_name(i)`` (driver i40e), with ``extra_args``.
+    A document the tool refuses is checked here (exit 40, one line with its error's
+    words, nothing written) and gives None; otherwise ``(document, nics, root)`` for
+    the family's own checks."""
     from packetnetworking import cli
 
     doc = load_document(name)
-    nics = [{"name": nic_name(i), "mac": iface["mac"]}
+    nics = [{"name": nic_name(i), "mac": iface["mac"], "driver": "i40e"}
             for i, iface in enumerate(doc["network"]["interfaces"])]
     nics_file = tmp_path / "nics.json"
     nics_file.write_text(json.dumps(nics))
@@ -137,11 +138,12 @@ def document_through_cli(tmp_path, name, os_name, nic_name, capsys):
     root.mkdir()
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["-M", str(DOCUMENTS / name), "--nics-file", str(nics_file), "-o", os_name,
-                  "-t", str(root), "--resolvers", RESOLVERS[0]])
+                  "-t", str(root), "--resolvers", RESOLVERS[0], *extra_args])
+    err = capsys.readouterr().err
     if name in REFUSED_DOCUMENTS:
-        assert exit_info.value.code == 40
-        assert REFUSED_DOCUMENTS[name] in capsys.readouterr().err
+        assert exit_info.value.code == 40, err
+        assert err.count("\n") == 1 and REFUSED_DOCUMENTS[name] in err, err
         assert not any(root.iterdir())
         return None
-    assert exit_info.value.code == 0, capsys.readouterr().err
+    assert exit_info.value.code == 0, err
     return doc, nics, root
