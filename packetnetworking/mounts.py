@@ -47,6 +47,7 @@ class HostMounts:
 
     def __init__(self):
         self._table = None
+        self._hidden_root = None  # the device of a chroot's root, missing from the table
         self._why = {}
 
     def why(self, mount, top):
@@ -55,10 +56,12 @@ class HostMounts:
         if mount not in self._why:
             if self._table is None:
                 self._table = mount_table()
-            self._why[mount] = self._judge(self._table.get(mount), top.rstrip("/") or "/")
+                self._hidden_root = _root_device_when_hidden(self._table)
+            self._why[mount] = self._judge(self._table.get(mount), top.rstrip("/") + "/")
         return self._why[mount]
 
     def _judge(self, mine, top):
+        """``top``: the target's path with one trailing slash."""
         if mine is None:
             return "it is a mount point whose owner cannot be told (no /proc/self/mountinfo)"
         seen_inside = False
@@ -68,11 +71,10 @@ class HostMounts:
             seen = _seen_through(other, mine.root)
             if seen is None:
                 continue
-            if seen != top and not seen.startswith(top.rstrip("/") + "/"):
+            if not f"{seen}/".startswith(top):
                 return f"it is a mount of the host's {seen}"
             seen_inside = True
-        if not seen_inside and mine.device == _root_device_when_hidden(self._table) \
-                and f"{top.rstrip('/')}/" not in f"{mine.root}/":
+        if not seen_inside and mine.device == self._hidden_root and top not in f"{mine.root}/":
             # The chroot sits somewhere in that filesystem: a directory of the target
             # shows up in ``root`` as the chroot's place followed by the target's path.
             return ("it is a mount of the filesystem this chroot lives on, from a place "
