@@ -100,7 +100,6 @@ DHCP = "dhcp"            # asks DHCP for its IPv4 (IPv6 from router advertisemen
 PORT = "port"            # a member of a bond (``Device.bond``)
 BARE = "bare"            # up without any address: bonds after the first, spare NICs
 ALONE = "alone"          # left alone: a NIC in no bond of a bonded layout (hybrid servers)
-ROLES = (ADDRESSES, DHCP, PORT, BARE, ALONE)
 
 
 @dataclass(frozen=True)
